@@ -1,0 +1,35 @@
+# comms_resolve: PGXS build
+EXTENSION = comms_resolve
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = comms_resolve
+CORE_OBJS = src/core/cr_util.o src/core/cr_validate.o src/core/cr_request.o src/core/cr_rank.o
+OBJS = src/comms_resolve.o src/guc.o src/jsonb_bridge.o src/inventory.o \
+	src/resolve.o src/helpers.o $(CORE_OBJS)
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+PGFILEDESC = "comms_resolve - sender resolution in SQL"
+
+REGRESS = setup inventory input_errors ranking seed_example functions differential
+REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
+TAP_TESTS = 1
+
+PG_CPPFLAGS = -I$(srcdir)/src -DCOMMS_RESOLVE_VERSION=\"$(EXTVERSION)\"
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = $(shell curl-config --libs) $(shell pkg-config --libs json-c)
+
+EXTRA_CLEAN = src/core/cr_callcode_data.h results regression.diffs regression.out tmp_check
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+src/core/cr_validate.o: src/core/cr_callcode_data.h
+
+src/core/cr_callcode_data.h: data/calling-codes.tsv src/core/gen_callcodes.awk
+	awk -f src/core/gen_callcodes.awk $< > $@.tmp && mv $@.tmp $@
+
+# A warning-free build is part of the test suite: make WERROR=1
+ifdef WERROR
+override CFLAGS += -Werror
+endif

@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * comms_resolve.h
+ *	  The one private header of the PostgreSQL-facing files of comms_resolve.
+ *
+ * The pure resolution core lives in core/cr_core.h; this header adds what
+ * the SQL glue shares: settings, the jsonb bridge, error reporting and the
+ * per-statement inventory cache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COMMS_RESOLVE_H
+#define COMMS_RESOLVE_H
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+#include "utils/snapshot.h"
+
+#include "core/cr_core.h"
+
+/* guc.c */
+typedef enum CrResolverKind
+{
+	CR_RESOLVER_LOCAL = 0,
+	CR_RESOLVER_REMOTE
+} CrResolverKind;
+
+extern int	cr_guc_resolver;
+extern int	cr_guc_max_results;
+extern void cr_guc_init(void);
+
+/* jsonb_bridge.c */
+extern const cr_jv *cr_jv_from_jsonb(Jsonb *jb);
+extern void cr_report_error(const cr_error *err) pg_attribute_noreturn();
+extern char *cr_text_excerpt(text *t);
+
+/* inventory.c */
+
+/*
+ * Candidate senders for one statement: ACTIVATED senders of a pool, of the
+ * whole inventory, or the one sender of request form B, with their output
+ * datums prepared once.  Lives in a child of fn_mcxt and is reused across
+ * calls of the same statement while the key and the snapshot are the same.
+ */
+typedef enum CrSourceKind
+{
+	CR_SOURCE_ALL = 0,			/* every ACTIVATED sender */
+	CR_SOURCE_POOL,				/* ACTIVATED members of one pool */
+	CR_SOURCE_SENDER			/* one ACTIVATED sender by channel and address */
+} CrSourceKind;
+
+typedef struct CrInventory
+{
+	MemoryContext mcxt;			/* owns everything below; reset on reload */
+	bool		valid;
+	CrSourceKind kind;
+	char	   *key;			/* pool id, or address for CR_SOURCE_SENDER */
+	int			key_len;
+	int			key_channel;	/* CR_SOURCE_SENDER: cr_sender_channel */
+
+	/* the snapshot the rows were read with */
+	Snapshot	snap;
+	TransactionId snap_xmin;
+	TransactionId snap_xmax;
+	CommandId	snap_curcid;
+
+	int			n;
+	cr_sender  *senders;
+	int		   *index;
+	cr_pool		pool;
+	Datum	   *id_datum;
+	Datum	   *address_datum;
+	Datum	   *display_datum;
+	bool	   *display_null;
+} CrInventory;
+
+extern CrInventory *cr_inventory_create(MemoryContext parent);
+extern void cr_inventory_load(CrInventory *inv, CrSourceKind kind,
+							  const char *key, int key_len, int key_channel);
+
+/* resolve.c helpers shared with the SQL-callable functions */
+extern Datum cr_sender_channel_datum(cr_sender_channel ch);
+extern Datum cr_recipient_channel_datum(cr_recipient_channel ch);
+
+#endif							/* COMMS_RESOLVE_H */

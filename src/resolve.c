@@ -1,0 +1,430 @@
+/*-------------------------------------------------------------------------
+ *
+ * resolve.c
+ *	  The SQL-callable resolution functions: resolve, resolve_from_sender
+ *	  and resolve_request, with the local resolver.
+ *
+ * Each call validates all of its input before reading the inventory and
+ * ranks before emitting anything, so an error never leaves a partial
+ * result.  Per-call work happens in a memory context reset at the start of
+ * the next call; per-statement state (the inventory, the parsed channel
+ * controls of the previous call) lives in fn_extra.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "comms_resolve.h"
+
+/* Per call site and executor run, in fn_extra. */
+typedef struct CrCallState
+{
+	MemoryContext call_mcxt;	/* reset at the start of every call */
+	CrInventory *inv;
+	cr_request	req;
+
+	/* the channels argument of the previous call, and what it parsed to */
+	Jsonb	   *channels_copy;	/* NULL: none cached */
+	bool		channels_was_null;
+	bool		has_filter;
+	unsigned	filter_mask;
+	unsigned	listed_mask;
+	int64_t		listed_priority[CR_SCH_COUNT];
+	int64_t		max_listed;
+
+	cr_pair    *pairs;
+	int			pairs_cap;
+} CrCallState;
+
+static Datum sender_channel_text[CR_SCH_COUNT];
+static Datum recipient_channel_text[CR_RCH_COUNT];
+
+Datum
+cr_sender_channel_datum(cr_sender_channel ch)
+{
+	if (sender_channel_text[ch] == (Datum) 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		sender_channel_text[ch] = CStringGetTextDatum(cr_sender_channel_name(ch));
+		MemoryContextSwitchTo(old);
+	}
+	return sender_channel_text[ch];
+}
+
+Datum
+cr_recipient_channel_datum(cr_recipient_channel ch)
+{
+	if (recipient_channel_text[ch] == (Datum) 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		recipient_channel_text[ch] = CStringGetTextDatum(cr_recipient_channel_name(ch));
+		MemoryContextSwitchTo(old);
+	}
+	return recipient_channel_text[ch];
+}
+
+static CrCallState *
+call_state(FunctionCallInfo fcinfo)
+{
+	CrCallState *st = (CrCallState *) fcinfo->flinfo->fn_extra;
+
+	if (st == NULL)
+	{
+		MemoryContext fcxt = fcinfo->flinfo->fn_mcxt;
+
+		st = MemoryContextAllocZero(fcxt, sizeof(CrCallState));
+		st->call_mcxt = AllocSetContextCreate(fcxt, "comms_resolve call",
+											  ALLOCSET_DEFAULT_SIZES);
+		st->inv = cr_inventory_create(fcxt);
+		fcinfo->flinfo->fn_extra = st;
+	}
+	MemoryContextReset(st->call_mcxt);
+	return st;
+}
+
+/* The resolver argument, or the setting when it is NULL; local only here. */
+static void
+check_resolver(FunctionCallInfo fcinfo, int argno)
+{
+	int			kind = cr_guc_resolver;
+
+	if (!PG_ARGISNULL(argno))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(argno);
+		const char *s = VARDATA_ANY(t);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (len == 5 && memcmp(s, "local", 5) == 0)
+			kind = CR_RESOLVER_LOCAL;
+		else if (len == 6 && memcmp(s, "remote", 6) == 0)
+			kind = CR_RESOLVER_REMOTE;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid resolver \"%s\"", cr_text_excerpt(t)),
+					 errhint("The resolver is 'local', 'remote' or NULL for the setting comms_resolve.resolver.")));
+	}
+	if (kind == CR_RESOLVER_REMOTE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the remote resolver is not available in this version of comms_resolve"),
+				 errhint("Use the local resolver: resolver => 'local', or SET comms_resolve.resolver = 'local'.")));
+}
+
+/* Parse the recipients argument (NULL is an error) into st->req. */
+static void
+parse_recipients_arg(FunctionCallInfo fcinfo, CrCallState *st, int argno)
+{
+	cr_error	err;
+
+	cr_request_init(&st->req);
+	if (!cr_parse_recipients(PG_ARGISNULL(argno) ? NULL : cr_jv_from_jsonb(PG_GETARG_JSONB_P(argno)),
+							 "$.recipientAddresses", &st->req, &err))
+		cr_report_error(&err);
+}
+
+/*
+ * Parse the channels argument into st->req, reusing the previous call's
+ * result when the argument is byte-for-byte the same (the usual case in a
+ * join, where it is a constant).
+ */
+static void
+parse_channels_arg(FunctionCallInfo fcinfo, CrCallState *st, int argno)
+{
+	bool		isnull = PG_ARGISNULL(argno);
+	Jsonb	   *jb = isnull ? NULL : PG_GETARG_JSONB_P(argno);
+	cr_request *req = &st->req;
+	cr_error	err;
+
+	if (st->channels_copy != NULL && st->channels_was_null == isnull &&
+		(isnull || (VARSIZE(jb) == VARSIZE(st->channels_copy) &&
+					memcmp(jb, st->channels_copy, VARSIZE(jb)) == 0)))
+	{
+		req->has_filter = st->has_filter;
+		req->filter_mask = st->filter_mask;
+		req->listed_mask = st->listed_mask;
+		memcpy(req->listed_priority, st->listed_priority, sizeof(req->listed_priority));
+		req->max_listed = st->max_listed;
+		return;
+	}
+	if (!cr_parse_channels(isnull ? NULL : cr_jv_from_jsonb(jb), "$.channels", req, &err))
+		cr_report_error(&err);
+
+	if (st->channels_copy != NULL)
+		pfree(st->channels_copy);
+	st->channels_copy = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+										   isnull ? VARHDRSZ : VARSIZE(jb));
+	if (isnull)
+		SET_VARSIZE(st->channels_copy, VARHDRSZ);
+	else
+		memcpy(st->channels_copy, jb, VARSIZE(jb));
+	st->channels_was_null = isnull;
+	st->has_filter = req->has_filter;
+	st->filter_mask = req->filter_mask;
+	st->listed_mask = req->listed_mask;
+	memcpy(st->listed_priority, req->listed_priority, sizeof(req->listed_priority));
+	st->max_listed = req->max_listed;
+}
+
+/* Rank st->req over st->inv; returns the number of pairs in st->pairs. */
+static int
+rank(FunctionCallInfo fcinfo, CrCallState *st)
+{
+	int			max = cr_guc_max_results;
+	int			n;
+	cr_error	err;
+
+	if (st->pairs_cap < max)
+	{
+		if (st->pairs)
+			pfree(st->pairs);
+		st->pairs = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(cr_pair) * max);
+		st->pairs_cap = max;
+	}
+	n = cr_rank(&st->req, &st->inv->pool, max, st->pairs, &err);
+	if (n < 0)
+		cr_report_error(&err);
+	return n;
+}
+
+/* Emit ranked pairs as rows of the resolve() result type. */
+static void
+emit_rows(FunctionCallInfo fcinfo, CrCallState *st, int n)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		to_address[CR_MAX_RECIPIENTS];
+	bool		to_done[CR_MAX_RECIPIENTS];
+
+	memset(to_done, 0, sizeof(to_done));
+	for (int i = 0; i < n; i++)
+	{
+		const cr_pair *p = &st->pairs[i];
+		const cr_recipient *r = &st->req.recipients[p->recipient];
+		const cr_sender *s = &st->inv->senders[p->sender];
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		if (!to_done[p->recipient])
+		{
+			to_address[p->recipient] = PointerGetDatum(cstring_to_text_with_len(r->address, r->len));
+			to_done[p->recipient] = true;
+		}
+		values[0] = st->inv->id_datum[p->sender];
+		values[1] = st->inv->address_datum[p->sender];
+		values[2] = to_address[p->recipient];
+		values[3] = cr_sender_channel_datum(s->channel);
+		values[4] = Int32GetDatum(p->priority);
+		values[5] = st->inv->display_datum[p->sender];
+		nulls[5] = st->inv->display_null[p->sender];
+		values[6] = cr_recipient_channel_datum(r->channel);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(comms_resolve_resolve);
+
+/*
+ * resolve(sender_pool_id text, recipients jsonb, channels jsonb, resolver text)
+ */
+Datum
+comms_resolve_resolve(PG_FUNCTION_ARGS)
+{
+	CrCallState *st;
+	MemoryContext old;
+	text	   *pool = NULL;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	st = call_state(fcinfo);
+	old = MemoryContextSwitchTo(st->call_mcxt);
+
+	check_resolver(fcinfo, 3);
+	if (!PG_ARGISNULL(0))
+	{
+		cr_error	err;
+
+		pool = PG_GETARG_TEXT_PP(0);
+		if (!cr_check_pool_id(VARDATA_ANY(pool), VARSIZE_ANY_EXHDR(pool), "$.senderPoolId", &err))
+			cr_report_error(&err);
+	}
+	parse_recipients_arg(fcinfo, st, 1);
+	parse_channels_arg(fcinfo, st, 2);
+
+	if (pool)
+		cr_inventory_load(st->inv, CR_SOURCE_POOL, VARDATA_ANY(pool), VARSIZE_ANY_EXHDR(pool), -1);
+	else
+		cr_inventory_load(st->inv, CR_SOURCE_ALL, "", 0, -1);
+
+	n = rank(fcinfo, st);
+	emit_rows(fcinfo, st, n);
+	MemoryContextSwitchTo(old);
+	return (Datum) 0;
+}
+
+/* Load the one sender of form B, or report that it cannot be local. */
+static void
+load_sender(CrCallState *st, const cr_sender_address *sa)
+{
+	if (sa->is_push)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("push credential senders cannot be resolved locally"),
+				 errdetail("At $.senderAddresses."),
+				 errhint("The local inventory has no push credentials; use the remote resolver.")));
+	cr_inventory_load(st->inv, CR_SOURCE_SENDER, sa->address, (int) sa->address_len, sa->channel);
+}
+
+PG_FUNCTION_INFO_V1(comms_resolve_resolve_from_sender);
+
+/*
+ * resolve_from_sender(sender jsonb, recipients jsonb, channels jsonb,
+ *					   resolver text)
+ */
+Datum
+comms_resolve_resolve_from_sender(PG_FUNCTION_ARGS)
+{
+	CrCallState *st;
+	MemoryContext old;
+	cr_sender_address sa;
+	cr_error	err;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	st = call_state(fcinfo);
+	old = MemoryContextSwitchTo(st->call_mcxt);
+
+	check_resolver(fcinfo, 3);
+	parse_recipients_arg(fcinfo, st, 1);
+	parse_channels_arg(fcinfo, st, 2);
+	if (!cr_parse_sender_address(PG_ARGISNULL(0) ? NULL : cr_jv_from_jsonb(PG_GETARG_JSONB_P(0)),
+								 "$.senderAddresses", &sa, &err))
+		cr_report_error(&err);
+	load_sender(st, &sa);
+
+	n = rank(fcinfo, st);
+	emit_rows(fcinfo, st, n);
+	MemoryContextSwitchTo(old);
+	return (Datum) 0;
+}
+
+static void
+push_key(JsonbParseState **ps, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(ps, WJB_KEY, &v);
+}
+
+static void
+push_string(JsonbParseState **ps, const char *s, int len)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = len;
+	pushJsonbValue(ps, WJB_VALUE, &v);
+}
+
+static void
+push_text(JsonbParseState **ps, Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	push_string(ps, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+PG_FUNCTION_INFO_V1(comms_resolve_resolve_request);
+
+/*
+ * resolve_request(request jsonb, resolver text) returns jsonb: the API's
+ * Resolve response {"results": [...]} with the results in rank order.
+ */
+Datum
+comms_resolve_resolve_request(PG_FUNCTION_ARGS)
+{
+	CrCallState *st;
+	MemoryContext old;
+	cr_full_request *fr;
+	cr_error	err;
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+	JsonbValue	v;
+	Jsonb	   *out;
+	int			n;
+
+	st = call_state(fcinfo);
+	old = MemoryContextSwitchTo(st->call_mcxt);
+
+	check_resolver(fcinfo, 1);
+	fr = palloc(sizeof(cr_full_request));
+	if (!cr_parse_full_request(PG_ARGISNULL(0) ? NULL : cr_jv_from_jsonb(PG_GETARG_JSONB_P(0)), fr, &err))
+		cr_report_error(&err);
+	st->req = fr->req;
+	if (fr->has_sender)
+		load_sender(st, &fr->sender);
+	else if (fr->has_pool)
+		cr_inventory_load(st->inv, CR_SOURCE_POOL, fr->pool_id, (int) fr->pool_id_len, -1);
+	else
+		cr_inventory_load(st->inv, CR_SOURCE_ALL, "", 0, -1);
+	n = rank(fcinfo, st);
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	push_key(&ps, "results");
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		const cr_pair *p = &st->pairs[i];
+		const cr_recipient *r = &st->req.recipients[p->recipient];
+		const cr_sender *s = &st->inv->senders[p->sender];
+
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		push_key(&ps, "from");
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		push_key(&ps, "senderId");
+		push_string(&ps, s->id, (int) s->id_len);
+		push_key(&ps, "displayName");
+		if (st->inv->display_null[p->sender])
+		{
+			v.type = jbvNull;
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+		else
+			push_text(&ps, st->inv->display_datum[p->sender]);
+		push_key(&ps, "channel");
+		push_string(&ps, cr_sender_channel_name(s->channel), strlen(cr_sender_channel_name(s->channel)));
+		push_key(&ps, "address");
+		push_string(&ps, s->address, (int) s->address_len);
+		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_key(&ps, "to");
+		pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+		push_key(&ps, "address");
+		push_string(&ps, r->address, (int) r->len);
+		push_key(&ps, "channel");
+		push_string(&ps, cr_recipient_channel_name(r->channel), strlen(cr_recipient_channel_name(r->channel)));
+		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+		push_key(&ps, "priority");
+		v.type = jbvNumeric;
+		v.val.numeric = int64_to_numeric(p->priority);
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+		pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&ps, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+
+	MemoryContextSwitchTo(old);
+	out = JsonbValueToJsonb(res);	/* in the caller's context */
+	PG_RETURN_JSONB_P(out);
+}
