@@ -13,6 +13,7 @@ PGFILEDESC = "comms_resolve - sender resolution in SQL"
 REGRESS = setup inventory input_errors ranking seed_example functions differential
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PG_CPPFLAGS = -I$(srcdir)/src -DCOMMS_RESOLVE_VERSION=\"$(EXTVERSION)\"
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
@@ -33,3 +34,11 @@ src/core/cr_callcode_data.h: data/calling-codes.tsv src/core/gen_callcodes.awk
 ifdef WERROR
 override CFLAGS += -Werror
 endif
+
+# pg_regress alone, against a running server (installcheck also runs TAP)
+.PHONY: regresscheck unitcheck
+regresscheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+unitcheck:
+	$(MAKE) -C test/unit check

@@ -66,8 +66,11 @@ cr_excerpt(char *buf, size_t bufsize, const char *s, size_t len,
 			clen = len - i;
 		if (o + clen + 4 > bufsize)
 			break;
-		if (clen == 1 && (c < 0x20 || c == 0x7F || c >= 0x80))
-			buf[o++] = '?';
+		if ((clen == 1 && (c < 0x20 || c == 0x7F || c >= 0x80)) ||
+			(clen == 2 && c == 0xC2 && (unsigned char) s[i + 1] < 0xA0) ||
+			(clen == 3 && c == 0xE2 && (unsigned char) s[i + 1] == 0x80 &&
+			 ((unsigned char) s[i + 2] == 0xA8 || (unsigned char) s[i + 2] == 0xA9)))
+			buf[o++] = '?';		/* C0/C1 controls, DEL, line separators */
 		else
 		{
 			memcpy(buf + o, s + i, clen);
