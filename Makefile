@@ -25,6 +25,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies here: spell them out
+$(OBJS): src/core/cr_core.h
+$(filter-out $(CORE_OBJS),$(OBJS)): src/comms_resolve.h
 src/core/cr_validate.o: src/core/cr_callcode_data.h
 
 src/core/cr_callcode_data.h: data/calling-codes.tsv src/core/gen_callcodes.awk
@@ -35,10 +38,15 @@ ifdef WERROR
 override CFLAGS += -Werror
 endif
 
-# pg_regress alone, against a running server (installcheck also runs TAP)
-.PHONY: regresscheck unitcheck
+# pg_regress alone against a running server, and TAP alone (which starts
+# its own servers, so it must not run as root); installcheck runs both.
+.PHONY: regresscheck tapcheck unitcheck
 regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+tapcheck:
+	rm -rf '$(CURDIR)'/tmp_check
+	$(prove_installcheck)
 
 unitcheck:
 	$(MAKE) -C test/unit check

@@ -75,9 +75,9 @@ tap() {
     tar --exclude=.git --exclude=tmp_check -cf - . | tar -xf - -C "$copy"
     if [ "$(id -u)" -eq 0 ]; then
         chown -R postgres: "$copy"
-        runuser -u postgres -- make -s -C "$copy" prove_installcheck
+        runuser -u postgres -- make -s -C "$copy" tapcheck
     else
-        make -s -C "$copy" prove_installcheck
+        make -s -C "$copy" tapcheck
     fi
 }
 

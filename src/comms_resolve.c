@@ -4,7 +4,8 @@
  *	  Module magic and initialisation of comms_resolve.
  *
  * Loading needs no shared_preload_libraries: _PG_init only defines the
- * settings (see guc.c).
+ * settings (see guc.c) and registers the transaction callbacks that keep
+ * the inventory cache honest (see inventory.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -22,4 +23,5 @@ void
 _PG_init(void)
 {
 	cr_guc_init();
+	cr_inventory_init();
 }

@@ -58,11 +58,19 @@ typedef struct CrInventory
 	int			key_len;
 	int			key_channel;	/* CR_SOURCE_SENDER: cr_sender_channel */
 
-	/* the snapshot the rows were read with */
-	Snapshot	snap;
+	/*
+	 * What decides the visibility of the rows read: the snapshot's contents
+	 * and the transaction-state generation (see inventory.c).
+	 */
+	uint64		generation;
 	TransactionId snap_xmin;
 	TransactionId snap_xmax;
 	CommandId	snap_curcid;
+	bool		snap_suboverflowed;
+	uint32		snap_xcnt;
+	int32		snap_subxcnt;
+	TransactionId *snap_xip;
+	TransactionId *snap_subxip;
 
 	int			n;
 	cr_sender  *senders;
@@ -74,6 +82,7 @@ typedef struct CrInventory
 	bool	   *display_null;
 } CrInventory;
 
+extern void cr_inventory_init(void);
 extern CrInventory *cr_inventory_create(MemoryContext parent);
 extern void cr_inventory_load(CrInventory *inv, CrSourceKind kind,
 							  const char *key, int key_len, int key_channel);

@@ -8,10 +8,21 @@
  * which uses the calling statement's active snapshot, so a resolution sees
  * exactly what its statement sees: the caller's own uncommitted changes,
  * not other transactions' uncommitted ones.  The loaded set is kept in the
- * function's fn_extra (one per call site and executor run) and reused only
- * while the source key and the active snapshot (identity, xmin, xmax and
- * command id) are unchanged, so a LATERAL join over a million rows reads
- * the pool once, and no cached row outlives the snapshot it was read in.
+ * function's fn_extra and reused only while nothing that decides
+ * visibility can have changed:
+ *
+ * - the source key (pool id, or form B channel and address);
+ * - the contents of the active snapshot: xmin, xmax, the in-progress
+ *	 transaction and subtransaction lists and the command id.  Pointer
+ *	 identity is not enough: plpgsql keeps a simple expression's fn_extra
+ *	 for a whole transaction, and a later statement's snapshot may live at
+ *	 the same address with only its in-progress list changed;
+ * - a generation counter bumped at every subtransaction abort and at every
+ *	 transaction end, because rolling back a subtransaction hides its rows
+ *	 without changing any snapshot field.
+ *
+ * So a LATERAL join over a million rows reads the pool once, and no cached
+ * row is ever used under a snapshot that might see something else.
  *
  * Memory: everything lives in inv->mcxt, a child of fn_mcxt, reset on each
  * reload.  SPI results are copied out before SPI_finish.
@@ -21,6 +32,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -65,13 +77,70 @@ cr_inventory_create(MemoryContext parent)
 	return inv;
 }
 
+/* Bumped whenever our own transaction state changes visibility. */
+static uint64 xact_generation = 1;
+
+static void
+on_xact(XactEvent event, void *arg)
+{
+	xact_generation++;
+}
+
+static void
+on_subxact(SubXactEvent event, SubTransactionId mySubid,
+		   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		xact_generation++;
+}
+
+/* Called once from _PG_init. */
+void
+cr_inventory_init(void)
+{
+	RegisterXactCallback(on_xact, NULL);
+	RegisterSubXactCallback(on_subxact, NULL);
+}
+
 static bool
 snapshot_matches(const CrInventory *inv, Snapshot snap)
 {
-	return inv->snap == snap &&
+	return inv->generation == xact_generation &&
 		inv->snap_xmin == snap->xmin &&
 		inv->snap_xmax == snap->xmax &&
-		inv->snap_curcid == snap->curcid;
+		inv->snap_curcid == snap->curcid &&
+		inv->snap_suboverflowed == snap->suboverflowed &&
+		inv->snap_xcnt == snap->xcnt &&
+		inv->snap_subxcnt == snap->subxcnt &&
+		(snap->xcnt == 0 ||
+		 memcmp(inv->snap_xip, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0) &&
+		(snap->subxcnt <= 0 ||
+		 memcmp(inv->snap_subxip, snap->subxip, sizeof(TransactionId) * snap->subxcnt) == 0);
+}
+
+/* Remember what decides the visibility of the rows just read. */
+static void
+snapshot_remember(CrInventory *inv, Snapshot snap)
+{
+	inv->generation = xact_generation;
+	inv->snap_xmin = snap->xmin;
+	inv->snap_xmax = snap->xmax;
+	inv->snap_curcid = snap->curcid;
+	inv->snap_suboverflowed = snap->suboverflowed;
+	inv->snap_xcnt = snap->xcnt;
+	inv->snap_subxcnt = snap->subxcnt;
+	inv->snap_xip = NULL;
+	inv->snap_subxip = NULL;
+	if (snap->xcnt > 0)
+	{
+		inv->snap_xip = MemoryContextAlloc(inv->mcxt, sizeof(TransactionId) * snap->xcnt);
+		memcpy(inv->snap_xip, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	}
+	if (snap->subxcnt > 0)
+	{
+		inv->snap_subxip = MemoryContextAlloc(inv->mcxt, sizeof(TransactionId) * snap->subxcnt);
+		memcpy(inv->snap_subxip, snap->subxip, sizeof(TransactionId) * snap->subxcnt);
+	}
 }
 
 /* Copy the SPI result rows (id, address, channel, display_name) into inv. */
@@ -214,9 +283,6 @@ cr_inventory_load(CrInventory *inv, CrSourceKind kind, const char *key,
 	inv->key_len = key_len;
 	inv->key_channel = key_channel;
 	inv->kind = kind;
-	inv->snap = snap;
-	inv->snap_xmin = snap->xmin;
-	inv->snap_xmax = snap->xmax;
-	inv->snap_curcid = snap->curcid;
+	snapshot_remember(inv, snap);
 	inv->valid = true;
 }

@@ -160,6 +160,11 @@ extern bool cr_channel_reaches(cr_sender_channel sc, cr_recipient_channel rc);
 extern bool cr_is_e164(const char *s, size_t len);
 /* The syntax check of sql.md 4.1. */
 extern bool cr_is_email(const char *s, size_t len);
+/*
+ * Decode the UTF-8 character at s[*i], advancing *i; -1 (and one byte) for
+ * malformed input.
+ */
+extern long cr_utf8_decode(const char *s, size_t len, size_t *i);
 /* Count of UTF-8 characters (lead bytes) in s. */
 extern size_t cr_utf8_chars(const char *s, size_t len);
 

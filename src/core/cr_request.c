@@ -547,8 +547,11 @@ cr_parse_full_request(const cr_jv *v, cr_full_request *out, cr_error *err)
 		return false;
 	pool = cr_jv_get(v, "senderPoolId");
 	sender = cr_jv_get(v, "senderAddresses");
+	/* JSON null means absent, as SQL NULL does for the function arguments */
 	if (pool && pool->type == CR_JV_NULL)
 		pool = NULL;
+	if (sender && sender->type == CR_JV_NULL)
+		sender = NULL;
 	if (pool && sender)
 		return cr_fail(err, CR_ERR_INVALID, "$.senderAddresses",
 					   "Give senderPoolId to resolve from a pool, or senderAddresses to resolve from one sender.",

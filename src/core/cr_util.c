@@ -41,7 +41,8 @@ cr_fail(cr_error *err, cr_errkind kind, const char *context,
 /*
  * Copy at most max_chars UTF-8 characters of s into buf, never splitting a
  * character and never exceeding bufsize; append "..." when s was cut.
- * Control characters are shown as '?', so messages stay one line.
+ * Malformed UTF-8 and control characters are shown as '?', so messages
+ * stay valid, one-line UTF-8.
  */
 char *
 cr_excerpt(char *buf, size_t bufsize, const char *s, size_t len,
@@ -59,24 +60,23 @@ cr_excerpt(char *buf, size_t bufsize, const char *s, size_t len,
 	}
 	while (i < len && chars < max_chars)
 	{
-		unsigned char c = (unsigned char) s[i];
-		size_t		clen = (c < 0x80) ? 1 : (c >= 0xF0) ? 4 : (c >= 0xE0) ? 3 : (c >= 0xC0) ? 2 : 1;
+		size_t		start = i;
+		long		cp = cr_utf8_decode(s, len, &i);
+		size_t		clen = i - start;
 
-		if (i + clen > len)
-			clen = len - i;
 		if (o + clen + 4 > bufsize)
+		{
+			i = start;
 			break;
-		if ((clen == 1 && (c < 0x20 || c == 0x7F || c >= 0x80)) ||
-			(clen == 2 && c == 0xC2 && (unsigned char) s[i + 1] < 0xA0) ||
-			(clen == 3 && c == 0xE2 && (unsigned char) s[i + 1] == 0x80 &&
-			 ((unsigned char) s[i + 2] == 0xA8 || (unsigned char) s[i + 2] == 0xA9)))
-			buf[o++] = '?';		/* C0/C1 controls, DEL, line separators */
+		}
+		/* malformed UTF-8, C0/C1 controls, DEL and line separators */
+		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029)
+			buf[o++] = '?';
 		else
 		{
-			memcpy(buf + o, s + i, clen);
+			memcpy(buf + o, s + start, clen);
 			o += clen;
 		}
-		i += clen;
 		chars++;
 	}
 	if (i < len)
@@ -86,6 +86,69 @@ cr_excerpt(char *buf, size_t bufsize, const char *s, size_t len,
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/*
+ * Decode one UTF-8 character at s[*i] and advance *i past it.  Returns the
+ * code point, or -1 for a malformed, overlong, surrogate or out-of-range
+ * sequence, in which case *i advances by one byte.
+ */
+long
+cr_utf8_decode(const char *s, size_t len, size_t *i)
+{
+	unsigned char c = (unsigned char) s[*i];
+	int			extra;
+	long		cp;
+
+	if (c < 0x80)
+	{
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xC2 && c <= 0xDF)
+	{
+		extra = 1;
+		cp = c & 0x1F;
+	}
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		extra = 2;
+		cp = c & 0x0F;
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		extra = 3;
+		cp = c & 0x07;
+	}
+	else
+	{
+		(*i)++;
+		return -1;
+	}
+	if (*i + extra >= len)
+	{
+		(*i)++;
+		return -1;				/* truncated sequence */
+	}
+	for (int k = 1; k <= extra; k++)
+	{
+		unsigned char cc = (unsigned char) s[*i + k];
+
+		if ((cc & 0xC0) != 0x80)
+		{
+			(*i)++;
+			return -1;
+		}
+		cp = (cp << 6) | (cc & 0x3F);
+	}
+	if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+		(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+	{
+		(*i)++;
+		return -1;
+	}
+	*i += extra + 1;
+	return cp;
 }
 
 const cr_jv *
@@ -129,108 +192,105 @@ cr_jv_type_name(cr_jv_type type)
 /*
  * Decide whether the JSON number text s is an integer that fits in int64.
  * Works on the decimal digits exactly (no floating point), so "1.0",
- * "1e2" and "2147483647.000" are integers and "1.5" or "1e-1" are not.
+ * "1e2" and "2147483647.000" are integers and "1.5" or "1e-1" are not,
+ * however many digits the text has.
  */
 bool
 cr_number_to_int64(const char *s, size_t len, bool *integral, int64_t *out)
 {
-	size_t		i = 0;
+	size_t		i = 0,
+				int_start,
+				int_len,
+				frac_start,
+				frac_len = 0;
 	bool		neg = false;
-	char		digits[64];		/* significant digits, leading zeros dropped */
-	size_t		nd = 0;
-	long		exp10 = 0;		/* value = digits * 10^exp10 */
-	bool		overflow_digits = false;
 	long		e = 0;
-	bool		eneg = false;
+	long		first = -1,
+				last = -1;		/* indexes of nonzero digits in int||frac */
+	long		e_low,
+				e_high;
 	uint64_t	v = 0;
 
 	*integral = false;
 	if (i < len && (s[i] == '-' || s[i] == '+'))
 		neg = (s[i++] == '-');
-	if (i >= len || !((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
-		return false;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-	{
-		if (nd == 0 && s[i] == '0')
-			continue;
-		if (nd < sizeof(digits))
-			digits[nd++] = s[i];
-		else
-		{
-			/* past our window: the value is out of range anyway */
-			overflow_digits = true;
-			exp10++;
-		}
-	}
+	int_start = i;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	int_len = i - int_start;
+	frac_start = i;
 	if (i < len && s[i] == '.')
 	{
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		{
-			if (nd == 0 && s[i] == '0')
-			{
-				exp10--;
-				continue;
-			}
-			if (nd < sizeof(digits))
-			{
-				digits[nd++] = s[i];
-				exp10--;
-			}
-			else if (s[i] != '0')
-				return false;	/* a nonzero digit beyond our window */
-		}
+		frac_start = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		frac_len = i - frac_start;
 	}
+	if (int_len + frac_len == 0)
+		return false;
 	if (i < len && (s[i] == 'e' || s[i] == 'E'))
 	{
+		bool		eneg = false;
+
 		i++;
 		if (i < len && (s[i] == '-' || s[i] == '+'))
 			eneg = (s[i++] == '-');
 		if (i >= len || s[i] < '0' || s[i] > '9')
 			return false;
 		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			if (e < 100000)
+			if (e < 1000000)
 				e = e * 10 + (s[i] - '0');
-		exp10 += eneg ? -e : e;
+		if (eneg)
+			e = -e;
 	}
 	if (i != len)
 		return false;
-	/* drop trailing zeros of the significand */
-	while (nd > 0 && digits[nd - 1] == '0')
+
+	/* digit k of int||frac has the decimal exponent int_len - 1 - k + e */
+	for (size_t k = 0; k < int_len + frac_len; k++)
 	{
-		nd--;
-		exp10++;
+		char		c = k < int_len ? s[int_start + k] : s[frac_start + k - int_len];
+
+		if (c != '0')
+		{
+			if (first < 0)
+				first = (long) k;
+			last = (long) k;
+		}
 	}
-	if (nd == 0)
+	*integral = true;
+	if (first < 0)
 	{
-		*integral = true;
 		*out = 0;
 		return true;
 	}
-	if (exp10 < 0)
-		return false;			/* a fraction remains */
-	*integral = true;
-	if (overflow_digits || (long) nd + exp10 > 19)
-		return false;
-	for (size_t k = 0; k < nd; k++)
-		v = v * 10 + (uint64_t) (digits[k] - '0');
-	for (long k = 0; k < exp10; k++)
+	e_low = (long) int_len - 1 - last + e;
+	e_high = (long) int_len - 1 - first + e;
+	if (e_low < 0)
 	{
-		if (v > UINT64_MAX / 10)
-			return false;
-		v *= 10;
+		*integral = false;
+		return false;
 	}
+	if (e_high > 18)
+		return false;			/* at least 10^19: out of range */
+	for (long k = first; k <= last; k++)
+	{
+		char		c = k < (long) int_len ? s[int_start + k] : s[frac_start + k - int_len];
+
+		v = v * 10 + (uint64_t) (c - '0');
+	}
+	for (long k = 0; k < e_low; k++)
+		v *= 10;				/* no overflow: below 10^19 */
 	if (neg)
 	{
 		if (v > (uint64_t) INT64_MAX + 1)
 			return false;
 		*out = (v == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) v;
+		return true;
 	}
-	else
-	{
-		if (v > (uint64_t) INT64_MAX)
-			return false;
-		*out = (int64_t) v;
-	}
+	if (v > (uint64_t) INT64_MAX)
+		return false;
+	*out = (int64_t) v;
 	return true;
 }
 

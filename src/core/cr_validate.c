@@ -45,57 +45,6 @@ cr_utf8_chars(const char *s, size_t len)
 }
 
 /*
- * Decode one UTF-8 character at s[*i]; returns the code point, or -1 for a
- * malformed sequence.  Advances *i.
- */
-static long
-utf8_next(const char *s, size_t len, size_t *i)
-{
-	unsigned char c = (unsigned char) s[*i];
-	int			extra;
-	long		cp;
-
-	if (c < 0x80)
-	{
-		(*i)++;
-		return c;
-	}
-	if (c >= 0xC2 && c <= 0xDF)
-	{
-		extra = 1;
-		cp = c & 0x1F;
-	}
-	else if (c >= 0xE0 && c <= 0xEF)
-	{
-		extra = 2;
-		cp = c & 0x0F;
-	}
-	else if (c >= 0xF0 && c <= 0xF4)
-	{
-		extra = 3;
-		cp = c & 0x07;
-	}
-	else
-		return -1;
-	if (*i + extra >= len)
-		return -1;			/* truncated sequence */
-	for (int k = 1; k <= extra; k++)
-	{
-		unsigned char cc = (unsigned char) s[*i + k];
-
-		if ((cc & 0xC0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (cc & 0x3F);
-	}
-	/* reject overlong forms, surrogates and values past U+10FFFF */
-	if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-		(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return -1;
-	*i += extra + 1;
-	return cp;
-}
-
-/*
  * Whitespace or control character: C0 and C1 controls, DEL, and every code
  * point with the Unicode White_Space property.
  */
@@ -136,7 +85,7 @@ cr_is_email(const char *s, size_t len)
 	while (i < len)
 	{
 		size_t		start = i;
-		long		cp = utf8_next(s, len, &i);
+		long		cp = cr_utf8_decode(s, len, &i);
 
 		if (cp < 0 || is_space_or_control(cp))
 			return false;
