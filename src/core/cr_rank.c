@@ -154,6 +154,8 @@ cr_rank(const cr_request *req, const cr_pool *pool, int max_results,
 	bool		occurs[CR_SCH_COUNT];
 	int64_t		prio[CR_SCH_COUNT];
 	int64_t		next;
+	int			order[CR_SCH_COUNT];	/* occurring channels by priority */
+	int			nch;
 	int			n = 0;
 
 	if (max_results <= 0)
@@ -195,14 +197,34 @@ cr_rank(const cr_request *req, const cr_pool *pool, int max_results,
 			prio[c] = -1;
 	}
 
-	/* 4.4: candidates into the bounded heap */
-	for (int r = 0; r < req->n_recipients; r++)
-	{
-		const cr_recipient *rec = &req->recipients[r];
-
-		for (int c = 0; c < CR_SCH_COUNT; c++)
+	/*
+	 * 4.4: candidates into the bounded heap.  Channels are visited in
+	 * priority order, so the heap fills with the best pairs first and the
+	 * pruning test skips the hash of most of the rest; the result does not
+	 * depend on the visiting order.
+	 */
+	nch = 0;
+	for (int c = 0; c < CR_SCH_COUNT; c++)
+		if (occurs[c])
 		{
-			if (!occurs[c] || !cr_channel_reaches((cr_sender_channel) c, rec->channel))
+			int			k = nch++;
+
+			while (k > 0 && prio[order[k - 1]] > prio[c])
+			{
+				order[k] = order[k - 1];
+				k--;
+			}
+			order[k] = c;
+		}
+	for (int oc = 0; oc < nch; oc++)
+	{
+		int			c = order[oc];
+
+		for (int r = 0; r < req->n_recipients; r++)
+		{
+			const cr_recipient *rec = &req->recipients[r];
+
+			if (!cr_channel_reaches((cr_sender_channel) c, rec->channel))
 				continue;
 			for (int k = pool->start[c]; k < pool->start[c + 1]; k++)
 			{
