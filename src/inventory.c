@@ -46,6 +46,8 @@ static SPIPlanPtr plan_pool_exists = NULL;
 static SPIPlanPtr plan_sender = NULL;
 
 #define SENDER_COLUMNS "s.id, s.address, s.channel, s.display_name"
+/* operators pinned to pg_catalog: the caller's search_path must not matter */
+#define EQ " OPERATOR(pg_catalog.=) "
 
 /* Prepare a statement once per backend and keep it. */
 static SPIPlanPtr
@@ -228,13 +230,13 @@ cr_inventory_load(CrInventory *inv, CrSourceKind kind, const char *key,
 		case CR_SOURCE_ALL:
 			prepare_kept(&plan_all,
 						 "SELECT " SENDER_COLUMNS " FROM comms_resolve.senders s"
-						 " WHERE s.status = 'ACTIVATED'", 0);
+						 " WHERE s.status" EQ "'ACTIVATED'", 0);
 			rc = SPI_execute_plan(plan_all, NULL, NULL, true, 0);
 			break;
 		case CR_SOURCE_POOL:
 			args[0] = PointerGetDatum(cstring_to_text_with_len(key, key_len));
 			prepare_kept(&plan_pool_exists,
-						 "SELECT 1 FROM comms_resolve.sender_pools WHERE id = $1", 1);
+						 "SELECT 1 FROM comms_resolve.sender_pools WHERE id" EQ "$1", 1);
 			rc = SPI_execute_plan(plan_pool_exists, args, NULL, true, 1);
 			if (rc != SPI_OK_SELECT)
 				elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
@@ -246,8 +248,8 @@ cr_inventory_load(CrInventory *inv, CrSourceKind kind, const char *key,
 						 errhint("Pools are rows of comms_resolve.sender_pools.")));
 			prepare_kept(&plan_pool,
 						 "SELECT " SENDER_COLUMNS " FROM comms_resolve.sender_pool_senders m"
-						 " JOIN comms_resolve.senders s ON s.id = m.sender_id"
-						 " WHERE m.sender_pool_id = $1 AND s.status = 'ACTIVATED'", 1);
+						 " JOIN comms_resolve.senders s ON s.id" EQ "m.sender_id"
+						 " WHERE m.sender_pool_id" EQ "$1 AND s.status" EQ "'ACTIVATED'", 1);
 			rc = SPI_execute_plan(plan_pool, args, NULL, true, 0);
 			break;
 		case CR_SOURCE_SENDER:
@@ -255,7 +257,8 @@ cr_inventory_load(CrInventory *inv, CrSourceKind kind, const char *key,
 			args[1] = PointerGetDatum(cstring_to_text_with_len(key, key_len));
 			prepare_kept(&plan_sender,
 						 "SELECT " SENDER_COLUMNS " FROM comms_resolve.senders s"
-						 " WHERE s.channel = $1 AND s.address = $2 AND s.status = 'ACTIVATED'", 2);
+						 " WHERE s.channel" EQ "$1 AND s.address" EQ "$2"
+						 " AND s.status" EQ "'ACTIVATED'", 2);
 			rc = SPI_execute_plan(plan_sender, args, NULL, true, 0);
 			if (rc == SPI_OK_SELECT && SPI_processed == 0)
 			{
