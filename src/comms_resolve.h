@@ -87,8 +87,4 @@ extern CrInventory *cr_inventory_create(MemoryContext parent);
 extern void cr_inventory_load(CrInventory *inv, CrSourceKind kind,
 							  const char *key, int key_len, int key_channel);
 
-/* resolve.c helpers shared with the SQL-callable functions */
-extern Datum cr_sender_channel_datum(cr_sender_channel ch);
-extern Datum cr_recipient_channel_datum(cr_recipient_channel ch);
-
 #endif							/* COMMS_RESOLVE_H */

@@ -46,30 +46,30 @@ typedef struct CrCallState
 static Datum sender_channel_text[CR_SCH_COUNT];
 static Datum recipient_channel_text[CR_RCH_COUNT];
 
-Datum
-cr_sender_channel_datum(cr_sender_channel ch)
+/* A text datum of a constant name, made once per backend in *slot. */
+static Datum
+name_datum(Datum *slot, const char *name)
 {
-	if (sender_channel_text[ch] == (Datum) 0)
+	if (*slot == (Datum) 0)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
-		sender_channel_text[ch] = CStringGetTextDatum(cr_sender_channel_name(ch));
+		*slot = CStringGetTextDatum(name);
 		MemoryContextSwitchTo(old);
 	}
-	return sender_channel_text[ch];
+	return *slot;
 }
 
-Datum
+static Datum
+cr_sender_channel_datum(cr_sender_channel ch)
+{
+	return name_datum(&sender_channel_text[ch], cr_sender_channel_name(ch));
+}
+
+static Datum
 cr_recipient_channel_datum(cr_recipient_channel ch)
 {
-	if (recipient_channel_text[ch] == (Datum) 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		recipient_channel_text[ch] = CStringGetTextDatum(cr_recipient_channel_name(ch));
-		MemoryContextSwitchTo(old);
-	}
-	return recipient_channel_text[ch];
+	return name_datum(&recipient_channel_text[ch], cr_recipient_channel_name(ch));
 }
 
 static CrCallState *
