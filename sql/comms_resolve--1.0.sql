@@ -180,3 +180,26 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION comms_resolve.calling_code(text) IS
 'The country calling code prefixing an E.164 number, or NULL when none is assigned';
+
+------------------------------------------------------------------------
+-- The remote resolver's endpoint and credentials (sql.md 5)
+------------------------------------------------------------------------
+
+CREATE FUNCTION comms_resolve.fdw_validator(options text[], catalog oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'comms_resolve_fdw_validator'
+LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION comms_resolve.fdw_validator(text[], oid) IS
+'Validates the options of the comms_resolve foreign-data wrapper, its servers and user mappings';
+
+-- a validator, no handler: the wrapper holds endpoints and credentials only
+CREATE FOREIGN DATA WRAPPER comms_resolve
+    VALIDATOR comms_resolve.fdw_validator;
+
+CREATE SERVER comms_api
+    FOREIGN DATA WRAPPER comms_resolve
+    OPTIONS (base_url 'https://comms.twilio.com/v1');
+
+COMMENT ON SERVER comms_api IS
+'The Comms API; credentials go in a user mapping (account_id + auth_token, or api_key + api_key_secret)';

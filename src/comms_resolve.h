@@ -27,7 +27,64 @@ typedef enum CrResolverKind
 
 extern int	cr_guc_resolver;
 extern int	cr_guc_max_results;
+extern char *cr_guc_server;
+extern int	cr_guc_connect_timeout;
+extern int	cr_guc_request_timeout;
+extern int	cr_guc_retries;
+extern int	cr_guc_retry_ceiling;
+extern int	cr_guc_max_response_kb;
 extern void cr_guc_init(void);
+
+/* fdw.c and http.c: the remote resolver's client */
+typedef struct CrHttpConfig
+{
+	char	   *server_name;
+	char	   *base_url;
+	char	   *user;			/* from the user mapping; never logged */
+	char	   *password;		/* from the user mapping; never logged */
+	long		connect_timeout_ms;
+	long		request_timeout_ms;
+	int			retries;
+	long		retry_ceiling_ms;
+	size_t		max_response_bytes;
+	char	   *ca_file;
+	bool		verify_tls;
+} CrHttpConfig;
+
+typedef struct CrHttpResult
+{
+	long		status;
+	char	   *body;			/* palloc'd, NUL-terminated */
+	size_t		body_len;
+	int			attempts;
+} CrHttpResult;
+
+/* One (sender, recipient) pair of a Resolve response; strings palloc'd. */
+typedef struct CrRemoteResult
+{
+	char	   *sender_id;
+	char	   *display_name;	/* NULL for JSON null */
+	char	   *channel;
+	char	   *from_address;	/* NULL when absent (push) */
+	char	   *to_address;
+	char	   *to_channel;
+	int32		priority;
+	int			ord;			/* position in the API's answer */
+} CrRemoteResult;
+
+extern void cr_remote_config(CrHttpConfig *cfg);
+
+/* wire.c */
+extern char *cr_wire_resolve_body(const cr_request *req, const char *pool_id,
+								  size_t pool_id_len,
+								  const cr_sender_address *sender);
+extern int	cr_wire_parse_results(const char *body, size_t len, int max_results,
+								  CrRemoteResult **results);
+extern void cr_wire_raise_status(const CrHttpConfig *cfg,
+								 const CrHttpResult *res) pg_attribute_noreturn();
+extern void cr_http_request(const CrHttpConfig *cfg, const char *method,
+							const char *path, const char *body,
+							CrHttpResult *out);
 
 /* jsonb_bridge.c */
 extern const cr_jv *cr_jv_from_jsonb(Jsonb *jb);

@@ -15,6 +15,12 @@
 
 int			cr_guc_resolver = CR_RESOLVER_LOCAL;
 int			cr_guc_max_results = 10;
+char	   *cr_guc_server = NULL;
+int			cr_guc_connect_timeout = 5000;
+int			cr_guc_request_timeout = 30000;
+int			cr_guc_retries = 2;
+int			cr_guc_retry_ceiling = 10000;
+int			cr_guc_max_response_kb = 10240;
 
 static const struct config_enum_entry resolver_options[] = {
 	{"local", CR_RESOLVER_LOCAL, false},
@@ -43,6 +49,60 @@ cr_guc_init(void)
 							1, CR_MAX_RESULTS_LIMIT,
 							PGC_USERSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("comms_resolve.server",
+							   "Foreign server of the remote resolver.",
+							   "A server of the comms_resolve foreign-data wrapper; its user mapping for the current user holds the credentials.",
+							   &cr_guc_server,
+							   "comms_api",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.connect_timeout",
+							"Time allowed to connect to the Comms API.",
+							"The server option connect_timeout_ms overrides it.",
+							&cr_guc_connect_timeout,
+							5000, 1, 3600000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.request_timeout",
+							"Time allowed for one request to the Comms API, connection included.",
+							"The server option request_timeout_ms overrides it.",
+							&cr_guc_request_timeout,
+							30000, 1, 3600000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.retries",
+							"Retries of a request answered 429 or 503, or whose connection failed.",
+							"The server option retries overrides it.",
+							&cr_guc_retries,
+							2, 0, 10,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.retry_ceiling",
+							"Longest wait before a retry, whatever Retry-After asks.",
+							"The server option retry_ceiling_ms overrides it.",
+							&cr_guc_retry_ceiling,
+							10000, 0, 3600000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.max_response_size",
+							"Largest response body accepted from the Comms API.",
+							"The server option max_response_bytes overrides it.",
+							&cr_guc_max_response_kb,
+							10240, 1, 1048576,
+							PGC_USERSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("comms_resolve");

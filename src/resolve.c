@@ -2,7 +2,7 @@
  *
  * resolve.c
  *	  The SQL-callable resolution functions: resolve, resolve_from_sender
- *	  and resolve_request, with the local resolver.
+ *	  and resolve_request, with the local resolver or the remote one.
  *
  * Each call validates all of its input before reading the inventory and
  * ranks before emitting anything, so an error never leaves a partial
@@ -91,12 +91,10 @@ call_state(FunctionCallInfo fcinfo)
 	return st;
 }
 
-/* The resolver argument, or the setting when it is NULL; local only here. */
-static void
-check_resolver(FunctionCallInfo fcinfo, int argno)
+/* The resolver argument, or the setting when it is NULL. */
+static CrResolverKind
+resolver_arg(FunctionCallInfo fcinfo, int argno)
 {
-	int			kind = cr_guc_resolver;
-
 	if (!PG_ARGISNULL(argno))
 	{
 		text	   *t = PG_GETARG_TEXT_PP(argno);
@@ -104,20 +102,64 @@ check_resolver(FunctionCallInfo fcinfo, int argno)
 		int			len = VARSIZE_ANY_EXHDR(t);
 
 		if (len == 5 && memcmp(s, "local", 5) == 0)
-			kind = CR_RESOLVER_LOCAL;
-		else if (len == 6 && memcmp(s, "remote", 6) == 0)
-			kind = CR_RESOLVER_REMOTE;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid resolver \"%s\"", cr_text_excerpt(t)),
-					 errhint("The resolver is 'local', 'remote' or NULL for the setting comms_resolve.resolver.")));
-	}
-	if (kind == CR_RESOLVER_REMOTE)
+			return CR_RESOLVER_LOCAL;
+		if (len == 6 && memcmp(s, "remote", 6) == 0)
+			return CR_RESOLVER_REMOTE;
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("the remote resolver is not available in this version of comms_resolve"),
-				 errhint("Use the local resolver: resolver => 'local', or SET comms_resolve.resolver = 'local'.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid resolver \"%s\"", cr_text_excerpt(t)),
+				 errhint("The resolver is 'local', 'remote' or NULL for the setting comms_resolve.resolver.")));
+	}
+	return (CrResolverKind) cr_guc_resolver;
+}
+
+/*
+ * Ask the Comms API: send the parsed request, return the validated results
+ * sorted by priority and cut to max_results; *raw gets the response body.
+ */
+static int
+remote_resolve(const cr_request *req, const char *pool_id, size_t pool_id_len,
+			   const cr_sender_address *sender, CrRemoteResult **results,
+			   char **raw)
+{
+	CrHttpConfig cfg;
+	CrHttpResult res;
+	char	   *body;
+	int			n;
+
+	cr_remote_config(&cfg);
+	body = cr_wire_resolve_body(req, pool_id, pool_id_len, sender);
+	cr_http_request(&cfg, "POST", "/Senders/Resolve", body, &res);
+	if (res.status < 200 || res.status > 299)
+		cr_wire_raise_status(&cfg, &res);
+	n = cr_wire_parse_results(res.body, res.body_len, cr_guc_max_results, results);
+	if (raw)
+		*raw = res.body;
+	return n;
+}
+
+/* Emit remote results as rows of the resolve() result type. */
+static void
+emit_remote_rows(FunctionCallInfo fcinfo, const CrRemoteResult *r, int n)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		values[0] = CStringGetTextDatum(r[i].sender_id);
+		nulls[1] = (r[i].from_address == NULL);
+		values[1] = nulls[1] ? (Datum) 0 : CStringGetTextDatum(r[i].from_address);
+		values[2] = CStringGetTextDatum(r[i].to_address);
+		values[3] = CStringGetTextDatum(r[i].channel);
+		values[4] = Int32GetDatum(r[i].priority);
+		nulls[5] = (r[i].display_name == NULL);
+		values[5] = nulls[5] ? (Datum) 0 : CStringGetTextDatum(r[i].display_name);
+		values[6] = CStringGetTextDatum(r[i].to_channel);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 }
 
 /* Parse the recipients argument (NULL is an error) into st->req. */
@@ -241,13 +283,14 @@ comms_resolve_resolve(PG_FUNCTION_ARGS)
 	CrCallState *st;
 	MemoryContext old;
 	text	   *pool = NULL;
+	CrResolverKind kind;
 	int			n;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	st = call_state(fcinfo);
 	old = MemoryContextSwitchTo(st->call_mcxt);
 
-	check_resolver(fcinfo, 3);
+	kind = resolver_arg(fcinfo, 3);
 	if (!PG_ARGISNULL(0))
 	{
 		cr_error	err;
@@ -259,6 +302,16 @@ comms_resolve_resolve(PG_FUNCTION_ARGS)
 	parse_recipients_arg(fcinfo, st, 1);
 	parse_channels_arg(fcinfo, st, 2);
 
+	if (kind == CR_RESOLVER_REMOTE)
+	{
+		CrRemoteResult *results;
+
+		n = remote_resolve(&st->req, pool ? VARDATA_ANY(pool) : NULL,
+						   pool ? VARSIZE_ANY_EXHDR(pool) : 0, NULL, &results, NULL);
+		emit_remote_rows(fcinfo, results, n);
+		MemoryContextSwitchTo(old);
+		return (Datum) 0;
+	}
 	if (pool)
 		cr_inventory_load(st->inv, CR_SOURCE_POOL, VARDATA_ANY(pool), VARSIZE_ANY_EXHDR(pool), -1);
 	else
@@ -296,18 +349,28 @@ comms_resolve_resolve_from_sender(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	cr_sender_address sa;
 	cr_error	err;
+	CrResolverKind kind;
 	int			n;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	st = call_state(fcinfo);
 	old = MemoryContextSwitchTo(st->call_mcxt);
 
-	check_resolver(fcinfo, 3);
+	kind = resolver_arg(fcinfo, 3);
 	parse_recipients_arg(fcinfo, st, 1);
 	parse_channels_arg(fcinfo, st, 2);
 	if (!cr_parse_sender_address(PG_ARGISNULL(0) ? NULL : cr_jv_from_jsonb(PG_GETARG_JSONB_P(0)),
 								 "$.senderAddresses", &sa, &err))
 		cr_report_error(&err);
+	if (kind == CR_RESOLVER_REMOTE)
+	{
+		CrRemoteResult *results;
+
+		n = remote_resolve(&st->req, NULL, 0, &sa, &results, NULL);
+		emit_remote_rows(fcinfo, results, n);
+		MemoryContextSwitchTo(old);
+		return (Datum) 0;
+	}
 	load_sender(st, &sa);
 
 	n = rank(fcinfo, st);
@@ -363,16 +426,30 @@ comms_resolve_resolve_request(PG_FUNCTION_ARGS)
 	JsonbValue *res;
 	JsonbValue	v;
 	Jsonb	   *out;
+	CrResolverKind kind;
 	int			n;
 
 	st = call_state(fcinfo);
 	old = MemoryContextSwitchTo(st->call_mcxt);
 
-	check_resolver(fcinfo, 1);
+	kind = resolver_arg(fcinfo, 1);
 	fr = palloc(sizeof(cr_full_request));
 	if (!cr_parse_full_request(PG_ARGISNULL(0) ? NULL : cr_jv_from_jsonb(PG_GETARG_JSONB_P(0)), fr, &err))
 		cr_report_error(&err);
 	st->req = fr->req;
+	if (kind == CR_RESOLVER_REMOTE)
+	{
+		CrRemoteResult *results;
+		char	   *raw;
+		Datum		d;
+
+		/* validated first; then the API's body itself is the answer */
+		(void) remote_resolve(&st->req, fr->has_pool ? fr->pool_id : NULL, fr->pool_id_len,
+							  fr->has_sender ? &fr->sender : NULL, &results, &raw);
+		MemoryContextSwitchTo(old);
+		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(raw));
+		PG_RETURN_DATUM(d);
+	}
 	if (fr->has_sender)
 		load_sender(st, &fr->sender);
 	else if (fr->has_pool)

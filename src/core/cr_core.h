@@ -314,6 +314,10 @@ typedef struct cr_sender_address
 	const char *name;			/* EMAIL form only, else NULL */
 	size_t		name_len;
 	bool		is_push;		/* {"fcm"?, "apn"?}: no address, no inventory */
+	const char *fcm;			/* push form: credential ids, or NULL */
+	size_t		fcm_len;
+	const char *apn;
+	size_t		apn_len;
 } cr_sender_address;
 
 extern bool cr_parse_sender_address(const cr_jv *v, const char *path,

@@ -486,6 +486,16 @@ cr_parse_sender_address(const cr_jv *v, const char *path,
 							   "A push credential id looks like comms_credential_01h9krwprkeee8fzqspvwy6nq8.",
 							   "invalid push credential id");
 		}
+		if ((x = cr_jv_get(v, "fcm")) != NULL)
+		{
+			out->fcm = x->s;
+			out->fcm_len = x->len;
+		}
+		if ((x = cr_jv_get(v, "apn")) != NULL)
+		{
+			out->apn = x->s;
+			out->apn_len = x->len;
+		}
 		out->channel = CR_SCH_PUSH;
 		out->is_push = true;
 		return true;
