@@ -179,15 +179,21 @@ comms_resolve_fdw_validator(PG_FUNCTION_ARGS)
 						 errmsg("option \"%s\" belongs in a user mapping, not a %s",
 								def->defname, catalog_name(catalog)),
 						 errhint("Credentials go only in CREATE USER MAPPING ... SERVER comms_api OPTIONS (...).")));
+			if (catalog != ForeignServerRelationId && catalog != UserMappingRelationId)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+						 catalog == ForeignDataWrapperRelationId ?
+						 errmsg("the comms_resolve foreign-data wrapper takes no options") :
+						 errmsg("a %s of the comms_resolve foreign-data wrapper takes no options",
+								catalog_name(catalog)),
+						 errhint("Options go on the server (endpoint and limits) and on user mappings (credentials).")));
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("invalid option \"%s\" for a %s of the comms_resolve foreign-data wrapper",
 							def->defname, catalog_name(catalog)),
 					 catalog == ForeignServerRelationId ?
 					 errhint("Server options are base_url, connect_timeout_ms, request_timeout_ms, retries, retry_ceiling_ms, max_response_bytes, ca_file and verify_tls.") :
-					 catalog == UserMappingRelationId ?
-					 errhint("User mapping options are account_id and auth_token, or api_key and api_key_secret.") :
-					 errhint("This object takes no options.")));
+					 errhint("User mapping options are account_id and auth_token, or api_key and api_key_secret.")));
 		}
 		value = defGetString(def);
 		switch (o->kind)
