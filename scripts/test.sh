@@ -6,7 +6,8 @@
 #   1. the unit tests of the C core (cmocka),
 #   2. the pg_regress suite (incl. the 10,000-case differential test)
 #      against a throwaway cluster,
-#   3. the TAP tests (snapshot semantics, dump and restore), as postgres,
+#   3. the TAP tests (snapshot semantics, dump and restore, and the remote
+#      resolver against the project's API emulator), as postgres,
 #   4. a smoke run of the reporting benchmark (figures are not judged).
 # Ends with a "N passed, N failed" line and a non-zero exit on any failure.
 set -uo pipefail
@@ -45,7 +46,8 @@ step() {
 }
 
 build() {
-    make -s clean >/dev/null && make -s WERROR=1 && make -s install >/dev/null
+    make -s clean >/dev/null && make -s WERROR=1 && make -s install >/dev/null &&
+        make -s -C test/emulator >/dev/null
 }
 
 unit() {

@@ -33,6 +33,7 @@ extern int	cr_guc_request_timeout;
 extern int	cr_guc_retries;
 extern int	cr_guc_retry_ceiling;
 extern int	cr_guc_max_response_kb;
+extern bool cr_guc_reuse_connections;
 extern void cr_guc_init(void);
 
 /* fdw.c and http.c: the remote resolver's client */

@@ -21,6 +21,7 @@ int			cr_guc_request_timeout = 30000;
 int			cr_guc_retries = 2;
 int			cr_guc_retry_ceiling = 10000;
 int			cr_guc_max_response_kb = 10240;
+bool		cr_guc_reuse_connections = true;
 
 static const struct config_enum_entry resolver_options[] = {
 	{"local", CR_RESOLVER_LOCAL, false},
@@ -104,6 +105,15 @@ cr_guc_init(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("comms_resolve.reuse_connections",
+							 "Keep the connection to the Comms API open between requests.",
+							 "Off opens a new connection for every request.",
+							 &cr_guc_reuse_connections,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("comms_resolve");
 }

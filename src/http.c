@@ -388,6 +388,11 @@ setup_easy(const CrHttpConfig *cfg, const char *method, const char *url,
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (!cr_guc_reuse_connections)
+	{
+		curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "comms_resolve/" COMMS_RESOLVE_VERSION);
 	curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
 	curl_easy_setopt(easy, CURLOPT_USERNAME, cfg->user);
