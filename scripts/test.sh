@@ -3,7 +3,8 @@
 #
 # On a fresh Debian 12 machine, as root: installs the packages it needs,
 # builds warning-free (-Werror), installs the extension, then runs
-#   1. the unit tests of the C core (cmocka),
+#   1. the unit tests of the C core (cmocka) and the API emulator's own
+#      checks,
 #   2. the pg_regress suite (incl. the 10,000-case differential test)
 #      against a throwaway cluster,
 #   3. the TAP tests (snapshot semantics, dump and restore, and the remote
@@ -54,6 +55,10 @@ unit() {
     make -s -C test/unit check
 }
 
+emulator() {
+    make -s -C test/emulator check
+}
+
 regress() {
     local env
     env=$(scripts/pgtmp.sh start "$work/pg") || return 1
@@ -89,6 +94,7 @@ bench_smoke() {
 
 step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit unit
+step emulator emulator
 step regress regress
 step tap tap
 step bench-smoke bench_smoke
