@@ -70,6 +70,7 @@ typedef struct log_entry
 	int64_t		started;
 	int64_t		ended;			/* -1: not yet */
 	int			fault;			/* rule index, -1: none */
+	int64_t		conn;			/* connection number: equal for requests on one connection */
 } log_entry;
 
 static log_entry *log_entries;
@@ -131,6 +132,7 @@ log_entry_json(const log_entry *e)
 	json_object_object_add(o, "startedAt", json_object_new_int64(e->started));
 	json_object_object_add(o, "endedAt", e->ended >= 0 ? json_object_new_int64(e->ended) : NULL);
 	json_object_object_add(o, "fault", e->fault >= 0 ? json_object_new_int(e->fault) : NULL);
+	json_object_object_add(o, "conn", json_object_new_int64(e->conn));
 	return o;
 }
 
@@ -419,6 +421,46 @@ control(const char *method, const char *path, const char *body, size_t len,
  * The request handler
  * ---------------------------------------------------------------------
  */
+/*
+ * Connections are numbered as they open, so the log can show which
+ * requests shared a (keep-alive) connection.
+ */
+static int64_t next_conn = 1;
+
+static void
+notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+				  enum MHD_ConnectionNotificationCode toe)
+{
+	(void) cls;
+	(void) conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	{
+		int64_t    *n = malloc(sizeof(int64_t));
+
+		if (n)
+		{
+			pthread_mutex_lock(&em_lock);
+			*n = next_conn++;
+			pthread_mutex_unlock(&em_lock);
+		}
+		*socket_context = n;
+	}
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+	{
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static int64_t
+connection_number(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return (ci && ci->socket_context) ? *(int64_t *) ci->socket_context : 0;
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url,
 	   const char *method, const char *version, const char *upload_data,
@@ -466,6 +508,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			e->started = rs->t0;
 			e->ended = -1;
 			e->fault = rs->fault.index;
+			e->conn = connection_number(conn);
 			pthread_mutex_unlock(&em_lock);
 		}
 		return MHD_YES;
@@ -837,6 +880,7 @@ main(int argc, char **argv)
 						 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
 						 MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
 						 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+						 MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
 						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 600,
 						 tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert_pem,
 						 MHD_OPTION_HTTPS_MEM_KEY, key_pem,

@@ -118,6 +118,25 @@ my $sorted = $node->safe_psql('postgres', q{
 	         WITH ORDINALITY r(sender_id, from_address, to_address, channel, priority, display_name, to_channel, o)) s});
 is($sorted, 't', 'remote rows come out sorted by priority');
 
+# keep-alive: one backend's calls share one connection; with
+# reuse_connections off every call opens its own
+sub connections_of
+{
+	my ($settings) = @_;
+	$emu->clear_log;
+	$node->safe_psql('postgres', qq{$settings
+		SELECT count(*) FROM generate_series(1, 20) g
+		 CROSS JOIN LATERAL comms_resolve.resolve(NULL, jsonb_build_array('+1415555' || lpad(g::text, 4, '0')), NULL, 'remote')});
+	my $reqs = $emu->requests(qr{/Senders/Resolve$});
+	my %conns = map { $_->{conn} => 1 } @$reqs;
+	return (scalar @$reqs, scalar keys %conns);
+}
+my ($reqs, $conns) = connections_of('');
+is($reqs, 20, '20 calls, 20 requests');
+is($conns, 1, 'with reuse, one backend sends them all on one connection');
+($reqs, $conns) = connections_of('SET comms_resolve.reuse_connections = off;');
+is($conns, 20, 'with reuse_connections off, every call opens a connection');
+
 $emu->stop;
 $node->stop;
 done_testing();
