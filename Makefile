@@ -5,7 +5,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = comms_resolve
 CORE_OBJS = src/core/cr_util.o src/core/cr_validate.o src/core/cr_request.o src/core/cr_rank.o
 OBJS = src/comms_resolve.o src/guc.o src/jsonb_bridge.o src/inventory.o \
-	src/resolve.o src/helpers.o src/fdw.o src/http.o src/wire.o $(CORE_OBJS)
+	src/resolve.o src/helpers.o src/fdw.o src/http.o src/wire.o src/listing.o $(CORE_OBJS)
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 PGFILEDESC = "comms_resolve - sender resolution in SQL"

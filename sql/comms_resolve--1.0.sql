@@ -42,14 +42,16 @@ RETURN jsonb_typeof(tags) = 'object'
 COMMENT ON FUNCTION comms_resolve.tags_are_valid(jsonb) IS
 'Whether tags is an object of at most 10 string pairs within the API''s limits';
 
--- Keep updated_at current unless the writer sets it itself (as sync does).
+-- Keep updated_at current unless the writer sets it itself, or the writer
+-- is sync(), which mirrors the API's own timestamps.
 CREATE FUNCTION comms_resolve.touch_updated_at()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog
 AS $$
 BEGIN
-    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+       AND current_setting('comms_resolve.syncing', true) IS DISTINCT FROM 'on' THEN
         NEW.updated_at := now();
     END IF;
     RETURN NEW;
@@ -203,3 +205,170 @@ CREATE SERVER comms_api
 
 COMMENT ON SERVER comms_api IS
 'The Comms API; credentials go in a user mapping (account_id + auth_token, or api_key + api_key_secret)';
+
+------------------------------------------------------------------------
+-- Remote listing (read-only) and inventory sync (sql.md 6)
+------------------------------------------------------------------------
+
+CREATE FUNCTION comms_resolve.remote_senders(channel text DEFAULT NULL, status text DEFAULT NULL)
+RETURNS SETOF comms_resolve.senders
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_senders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION comms_resolve.remote_senders(text, text) IS
+'The account''s senders, from the Comms API (every page), shaped like comms_resolve.senders';
+
+CREATE FUNCTION comms_resolve.remote_sender(sender_id text)
+RETURNS SETOF comms_resolve.senders
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_sender'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+
+COMMENT ON FUNCTION comms_resolve.remote_sender(text) IS
+'One sender from the Comms API, or no row when it does not exist';
+
+CREATE FUNCTION comms_resolve.remote_search_senders(address text, channel text, status text DEFAULT NULL)
+RETURNS SETOF comms_resolve.senders
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_search_senders'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION comms_resolve.remote_search_senders(text, text, text) IS
+'Senders of the account with this address on this channel, from the Comms API';
+
+CREATE FUNCTION comms_resolve.remote_sender_pools()
+RETURNS SETOF comms_resolve.sender_pools
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_sender_pools'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION comms_resolve.remote_sender_pools() IS
+'The account''s sender pools, from the Comms API (every page), shaped like comms_resolve.sender_pools';
+
+CREATE FUNCTION comms_resolve.remote_sender_pool(sender_pool_id text)
+RETURNS SETOF comms_resolve.sender_pools
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_sender_pool'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+
+COMMENT ON FUNCTION comms_resolve.remote_sender_pool(text) IS
+'One sender pool from the Comms API, or no row when it does not exist';
+
+CREATE FUNCTION comms_resolve.remote_pool_members(sender_pool_id text, channel text DEFAULT NULL,
+                                                  status text DEFAULT NULL)
+RETURNS SETOF comms_resolve.senders
+AS 'MODULE_PATHNAME', 'comms_resolve_remote_pool_members'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION comms_resolve.remote_pool_members(text, text, text) IS
+'The senders of one pool, from the Comms API (every page)';
+
+-- sync: mirror the remote inventory (all of it, or one pool with its
+-- members) into the local tables, in the caller's transaction.
+--
+-- Remote rows are first staged, page by page as they arrive, in temporary
+-- tables (memory stays bounded; the inventory is untouched while pages
+-- are fetched, so a failure on any page leaves it exactly as it was); then
+-- one merge deletes what is gone, updates what differs and inserts what is
+-- new, and reports the counts.  Rows that are already equal are not
+-- written, so a sync with nothing new writes nothing.  Syncs serialize on
+-- an advisory lock.
+CREATE FUNCTION comms_resolve.sync(sender_pool_id text DEFAULT NULL)
+RETURNS TABLE (table_name text, inserted bigint, updated bigint, deleted bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET comms_resolve.syncing = on
+AS $$
+DECLARE
+    pool_id text := sync.sender_pool_id;
+    pool record;
+    pool_gone boolean := false;
+    s_ins bigint := 0; s_upd bigint := 0; s_del bigint := 0;
+    p_ins bigint := 0; p_upd bigint := 0; p_del bigint := 0;
+    m_ins bigint := 0; m_del bigint := 0;
+BEGIN
+    IF pool_id IS NOT NULL AND NOT comms_resolve.is_valid_id('comms_senderpool', pool_id) THEN
+        RAISE EXCEPTION 'invalid sender pool id "%"', left(pool_id, 40)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A sender pool id is "comms_senderpool_" followed by 26 to 35 lower-case base32 characters.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('comms_resolve.sync'));
+
+    -- (a failed sync's staging tables vanish with its (sub)transaction)
+    CREATE TEMP TABLE comms_resolve_sync_senders (LIKE comms_resolve.senders) ON COMMIT DROP;
+    CREATE TEMP TABLE comms_resolve_sync_pools (LIKE comms_resolve.sender_pools) ON COMMIT DROP;
+    CREATE TEMP TABLE comms_resolve_sync_members (sender_pool_id text, sender_id text) ON COMMIT DROP;
+
+    -- 1. fetch every page into the staging tables
+    IF pool_id IS NULL THEN
+        INSERT INTO comms_resolve_sync_senders SELECT * FROM comms_resolve.remote_senders();
+        INSERT INTO comms_resolve_sync_pools SELECT * FROM comms_resolve.remote_sender_pools();
+        FOR pool IN SELECT id FROM comms_resolve_sync_pools ORDER BY id LOOP
+            INSERT INTO comms_resolve_sync_members
+            SELECT pool.id, m.id FROM comms_resolve.remote_pool_members(pool.id) m;
+        END LOOP;
+    ELSE
+        INSERT INTO comms_resolve_sync_pools SELECT * FROM comms_resolve.remote_sender_pool(pool_id);
+        pool_gone := NOT FOUND;
+        IF NOT pool_gone THEN
+            INSERT INTO comms_resolve_sync_senders SELECT * FROM comms_resolve.remote_pool_members(pool_id);
+            INSERT INTO comms_resolve_sync_members SELECT DISTINCT pool_id, id FROM comms_resolve_sync_senders;
+        END IF;
+    END IF;
+    ANALYZE comms_resolve_sync_senders, comms_resolve_sync_pools, comms_resolve_sync_members;
+
+    -- 2. delete what is gone (memberships first, so each is counted once)
+    DELETE FROM comms_resolve.sender_pool_senders m
+     WHERE (pool_id IS NULL OR m.sender_pool_id = pool_id)
+       AND NOT EXISTS (SELECT 1 FROM comms_resolve_sync_members t
+                        WHERE t.sender_pool_id = m.sender_pool_id AND t.sender_id = m.sender_id);
+    GET DIAGNOSTICS m_del = ROW_COUNT;
+    IF pool_id IS NULL THEN
+        DELETE FROM comms_resolve.senders s
+         WHERE NOT EXISTS (SELECT 1 FROM comms_resolve_sync_senders t WHERE t.id = s.id);
+        GET DIAGNOSTICS s_del = ROW_COUNT;
+    END IF;
+    DELETE FROM comms_resolve.sender_pools p
+     WHERE (pool_id IS NULL OR p.id = pool_id)
+       AND NOT EXISTS (SELECT 1 FROM comms_resolve_sync_pools t WHERE t.id = p.id);
+    GET DIAGNOSTICS p_del = ROW_COUNT;
+
+    -- 3. update what differs, insert what is new
+    UPDATE comms_resolve.senders s
+       SET display_name = t.display_name, address = t.address, channel = t.channel,
+           status = t.status, tags = t.tags, created_at = t.created_at, updated_at = t.updated_at
+      FROM comms_resolve_sync_senders t
+     WHERE s.id = t.id
+       AND (s.display_name, s.address, s.channel, s.status, s.tags, s.created_at, s.updated_at)
+           IS DISTINCT FROM
+           (t.display_name, t.address, t.channel, t.status, t.tags, t.created_at, t.updated_at);
+    GET DIAGNOSTICS s_upd = ROW_COUNT;
+    INSERT INTO comms_resolve.senders
+    SELECT t.* FROM comms_resolve_sync_senders t
+     WHERE NOT EXISTS (SELECT 1 FROM comms_resolve.senders s WHERE s.id = t.id);
+    GET DIAGNOSTICS s_ins = ROW_COUNT;
+
+    UPDATE comms_resolve.sender_pools p
+       SET name = t.name, tags = t.tags, created_at = t.created_at, updated_at = t.updated_at
+      FROM comms_resolve_sync_pools t
+     WHERE p.id = t.id
+       AND (p.name, p.tags, p.created_at, p.updated_at)
+           IS DISTINCT FROM (t.name, t.tags, t.created_at, t.updated_at);
+    GET DIAGNOSTICS p_upd = ROW_COUNT;
+    INSERT INTO comms_resolve.sender_pools
+    SELECT t.* FROM comms_resolve_sync_pools t
+     WHERE NOT EXISTS (SELECT 1 FROM comms_resolve.sender_pools p WHERE p.id = t.id);
+    GET DIAGNOSTICS p_ins = ROW_COUNT;
+
+    INSERT INTO comms_resolve.sender_pool_senders (sender_pool_id, sender_id)
+    SELECT DISTINCT t.sender_pool_id, t.sender_id FROM comms_resolve_sync_members t
+     WHERE NOT EXISTS (SELECT 1 FROM comms_resolve.sender_pool_senders m
+                        WHERE m.sender_pool_id = t.sender_pool_id AND m.sender_id = t.sender_id);
+    GET DIAGNOSTICS m_ins = ROW_COUNT;
+
+    DROP TABLE comms_resolve_sync_senders, comms_resolve_sync_pools, comms_resolve_sync_members;
+
+    RETURN QUERY VALUES ('senders'::text, s_ins, s_upd, s_del),
+                        ('sender_pools', p_ins, p_upd, p_del),
+                        ('sender_pool_senders', m_ins, 0::bigint, m_del);
+END
+$$;
+
+COMMENT ON FUNCTION comms_resolve.sync(text) IS
+'Mirrors the Comms API''s senders, pools and memberships (all, or one pool) into the local tables';

@@ -34,6 +34,7 @@ extern int	cr_guc_retries;
 extern int	cr_guc_retry_ceiling;
 extern int	cr_guc_max_response_kb;
 extern bool cr_guc_reuse_connections;
+extern int	cr_guc_page_size;
 extern void cr_guc_init(void);
 
 /* fdw.c and http.c: the remote resolver's client */
@@ -83,6 +84,27 @@ extern int	cr_wire_parse_results(const char *body, size_t len, int max_results,
 								  CrRemoteResult **results);
 extern void cr_wire_raise_status(const CrHttpConfig *cfg,
 								 const CrHttpResult *res) pg_attribute_noreturn();
+
+/* A Sender or SenderPool of the API, as strings (palloc'd). */
+typedef struct CrInventoryRow
+{
+	char	   *id;
+	char	   *name;			/* pools */
+	char	   *display_name;	/* senders; NULL for JSON null */
+	char	   *address;
+	char	   *channel;
+	char	   *status;
+	char	   *tags;			/* JSON text of the tags object */
+	char	   *created_at;		/* RFC 3339 */
+	char	   *updated_at;
+} CrInventoryRow;
+
+extern int	cr_wire_parse_inventory(const char *body, size_t len,
+									const char *items_key, bool pool,
+									CrInventoryRow **rows, char **next);
+extern char *cr_wire_search_body(const char *address, const char *channel,
+								 const char *status, const char *page_token,
+								 int page_size);
 extern void cr_http_request(const CrHttpConfig *cfg, const char *method,
 							const char *path, const char *body,
 							CrHttpResult *out);

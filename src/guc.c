@@ -22,6 +22,8 @@ int			cr_guc_retries = 2;
 int			cr_guc_retry_ceiling = 10000;
 int			cr_guc_max_response_kb = 10240;
 bool		cr_guc_reuse_connections = true;
+int			cr_guc_page_size = 1000;
+bool		cr_guc_syncing = false;
 
 static const struct config_enum_entry resolver_options[] = {
 	{"local", CR_RESOLVER_LOCAL, false},
@@ -113,6 +115,25 @@ cr_guc_init(void)
 							 true,
 							 PGC_USERSET,
 							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.page_size",
+							"Page size asked for when listing the account's senders and pools.",
+							"0 lets the API choose (its default is 50).",
+							&cr_guc_page_size,
+							1000, 0, 1000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	/* set by sync() for its own duration: see touch_updated_at() */
+	DefineCustomBoolVariable("comms_resolve.syncing",
+							 "Whether a sync is writing the inventory (set by sync itself).",
+							 NULL,
+							 &cr_guc_syncing,
+							 false,
+							 PGC_USERSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("comms_resolve");

@@ -436,3 +436,197 @@ cr_wire_raise_status(const CrHttpConfig *cfg, const CrHttpResult *res)
 			 res->status == 401 ?
 			 errhint("Check the user mapping of the current role on server \"%s\".", cfg->server_name) : 0));
 }
+
+/* ---------------------------------------------------------------------
+ * Inventory objects: Sender and SenderPool, single or in pages
+ * ---------------------------------------------------------------------
+ */
+
+/* RFC 3339 date-time, as the API writes createdAt and updatedAt. */
+static bool
+is_rfc3339(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t		i;
+
+	if (s == NULL || strlen(s) < sizeof(shape) - 1)
+		return false;
+	for (i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') :
+			!(s[i] == shape[i] || (shape[i] == 'T' && (s[i] == 't' || s[i] == ' '))))
+			return false;
+	if (s[i] == '.')
+	{
+		if (!(s[++i] >= '0' && s[i] <= '9'))
+			return false;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if (s[i] == 'Z' || s[i] == 'z')
+		return s[i + 1] == '\0';
+	return (s[i] == '+' || s[i] == '-') &&
+		s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
+		s[i + 3] == ':' && s[i + 4] >= '0' && s[i + 4] <= '9' &&
+		s[i + 5] >= '0' && s[i + 5] <= '9' && s[i + 6] == '\0';
+}
+
+/*
+ * Copy one Sender (pool false) or SenderPool (pool true) object into *row;
+ * returns NULL, or why it is not the API's shape.
+ */
+static const char *
+inventory_row(json_object *o, bool pool, CrInventoryRow *row)
+{
+	bool		present,
+				is_null;
+	json_object *tags;
+	const char *text;
+
+	memset(row, 0, sizeof(*row));
+	if (!json_object_is_type(o, json_type_object))
+		return "not an object";
+	row->id = member_string(o, "id", &present, &is_null);
+	if (row->id == NULL ||
+		!cr_is_typeid(pool ? CR_POOL_PREFIX : CR_SENDER_PREFIX, row->id, strlen(row->id)))
+		return "id is missing or not a valid id";
+	if (!json_object_object_get_ex(o, "tags", &tags) || !json_object_is_type(tags, json_type_object))
+		return "tags is missing or not an object";
+	text = json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN);
+	if (text == NULL)
+		return "out of memory";
+	row->tags = pstrdup(text);
+	row->created_at = member_string(o, "createdAt", &present, &is_null);
+	row->updated_at = member_string(o, "updatedAt", &present, &is_null);
+	if (!is_rfc3339(row->created_at) || !is_rfc3339(row->updated_at))
+		return "createdAt or updatedAt is not an RFC 3339 date-time";
+	if (pool)
+	{
+		row->name = member_string(o, "name", &present, &is_null);
+		if (row->name == NULL)
+			return "name is missing or not a string";
+		return NULL;
+	}
+	row->display_name = member_string(o, "displayName", &present, &is_null);
+	if (!present || (!is_null && row->display_name == NULL))
+		return "displayName is missing or neither a string nor null";
+	row->address = member_string(o, "address", &present, &is_null);
+	if (row->address == NULL || row->address[0] == '\0')
+		return "address is missing or not a string";
+	row->channel = member_string(o, "channel", &present, &is_null);
+	if (row->channel == NULL || cr_sender_channel_from_name(row->channel, strlen(row->channel)) < 0)
+		return "channel is not a sender channel";
+	row->status = member_string(o, "status", &present, &is_null);
+	if (row->status == NULL ||
+		(strcmp(row->status, "ACTIVATED") != 0 && strcmp(row->status, "DEACTIVATED") != 0))
+		return "status is not ACTIVATED or DEACTIVATED";
+	return NULL;
+}
+
+/*
+ * Parse a page {"<items_key>": [...], "pagination": {"next", "self"}} of
+ * Senders or SenderPools; or, with items_key NULL, one object.  Returns the
+ * rows (palloc'd) and their number; *next gets the next page token, or
+ * NULL on the last page.  Raises 08P01 for anything else.
+ */
+int
+cr_wire_parse_inventory(const char *body, size_t len, const char *items_key,
+						bool pool, CrInventoryRow **rows, char **next)
+{
+	const char *why = NULL;
+	char		where[64] = "$";
+	json_object *root = parse_document(body, len, &why);
+	json_object *arr,
+			   *pag,
+			   *nx;
+	int			n = 0;
+	CrInventoryRow *out = NULL;
+
+	*next = NULL;
+	if (root == NULL)
+		goto fail;
+	if (items_key == NULL)
+	{
+		out = palloc(sizeof(CrInventoryRow));
+		if ((why = inventory_row(root, pool, out)) != NULL)
+			goto fail;
+		json_object_put(root);
+		*rows = out;
+		return 1;
+	}
+	if (!json_object_is_type(root, json_type_object) ||
+		!json_object_object_get_ex(root, items_key, &arr) ||
+		!json_object_is_type(arr, json_type_array))
+	{
+		snprintf(where, sizeof(where), "$.%s", items_key);
+		why = "no array of items";
+		goto fail;
+	}
+	if (!json_object_object_get_ex(root, "pagination", &pag) ||
+		!json_object_is_type(pag, json_type_object) ||
+		!json_object_object_get_ex(pag, "next", &nx) ||
+		!(nx == NULL || json_object_is_type(nx, json_type_string)))
+	{
+		snprintf(where, sizeof(where), "$.pagination");
+		why = "no pagination.next token or null";
+		goto fail;
+	}
+	if (nx != NULL)
+	{
+		if (json_object_get_string_len(nx) == 0 ||
+			json_object_get_string_len(nx) > 4096)
+		{
+			snprintf(where, sizeof(where), "$.pagination.next");
+			why = "an empty or oversized page token";
+			goto fail;
+		}
+		*next = pstrdup(json_object_get_string(nx));
+	}
+	n = (int) json_object_array_length(arr);
+	out = palloc(sizeof(CrInventoryRow) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		snprintf(where, sizeof(where), "$.%s[%d]", items_key, i);
+		if ((why = inventory_row(json_object_array_get_idx(arr, i), pool, &out[i])) != NULL)
+			goto fail;
+	}
+	json_object_put(root);
+	*rows = out;
+	return n;
+
+fail:
+	json_object_put(root);
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("malformed response from the Comms API"),
+			 errdetail_internal("At %s: %s.", where, why ? why : "unexpected shape")));
+	pg_unreachable();
+}
+
+/* The Search request body {"address", "channel", "status"?, "pageToken"?, "pageSize"}. */
+char *
+cr_wire_search_body(const char *address, const char *channel, const char *status,
+					const char *page_token, int page_size)
+{
+	json_object *root = json_object_new_object();
+	bool		ok = root != NULL &&
+		put(root, "address", json_object_new_string(address)) &&
+		put(root, "channel", json_object_new_string(channel)) &&
+		(status == NULL || put(root, "status", json_object_new_string(status))) &&
+		(page_token == NULL || put(root, "pageToken", json_object_new_string(page_token))) &&
+		put(root, "pageSize", json_object_new_int(page_size));
+	char	   *out = NULL;
+
+	if (ok)
+	{
+		const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+
+		if (text)
+			out = pstrdup(text);
+	}
+	json_object_put(root);
+	if (out == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory building a request to the Comms API")));
+	return out;
+}

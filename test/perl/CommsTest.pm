@@ -10,7 +10,7 @@ use Exporter 'import';
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 
-our @EXPORT_OK = qw(new_node random_inventory load_local sql_quote point_server random_request);
+our @EXPORT_OK = qw(new_node random_inventory load_local sql_quote point_server random_request agreement);
 
 my $json = JSON::PP->new->canonical;
 my @alphabet = split //, '0123456789abcdefghjkmnpqrstvwxyz';
@@ -78,9 +78,10 @@ sub random_inventory
 			updatedAt => '2024-01-01T00:00:00Z',
 		  };
 	}
+	my $rate = $o{member_rate} // 0.5;
 	for my $p (1 .. $np)
 	{
-		my @members = map { $_->{id} } grep { rand() < 0.5 } @senders;
+		my @members = map { $_->{id} } grep { rand() < $rate } @senders;
 		push @pools,
 		  {
 			id => typeid('comms_senderpool'),
@@ -179,6 +180,40 @@ sub random_request
 		$channels = { priority => [ map { { channel => $_, priority => int(rand(5)) } } @all ] };
 	}
 	return ($pool, $json->encode(\@rec), defined $channels ? $json->encode($channels) : undef);
+}
+
+# Run $count random requests over $inv through the local and the remote
+# resolver; return (number that agree, the first case that does not).
+# Each case compares the same pairs with the same priorities: the order
+# among equal priorities is the API's own for the remote resolver.
+sub agreement
+{
+	my ($node, $inv, $count) = @_;
+	my @cases = map { [ random_request($inv) ] } 1 .. $count;
+	my ($agree, $first_bad) = (0, undef);
+	my $rows = sub {
+		my ($r) = @_;
+		return qq{(SELECT coalesce(string_agg(concat_ws('|', priority, sender_id, from_address, to_address, channel, display_name, to_channel), ';'
+		                                      ORDER BY priority, sender_id, to_address, to_channel), '')
+		             FROM comms_resolve.resolve(pool, rec, ch, '$r'))};
+	};
+	for (my $i = 0; $i < @cases; $i += 50)
+	{
+		my $last = $i + 49 < $#cases ? $i + 49 : $#cases;
+		my $values = join(",\n", map {
+			sprintf("(%d, %s, %s::jsonb, %s::jsonb)", $_, sql_quote($cases[$_][0]), sql_quote($cases[$_][1]),
+				sql_quote($cases[$_][2]))
+		} $i .. $last);
+		my $res = $node->safe_psql('postgres', qq{
+			WITH c(n, pool, rec, ch) AS (VALUES $values),
+			     r AS (SELECT n, @{[ $rows->('local') ]} AS l, @{[ $rows->('remote') ]} AS m FROM c)
+			SELECT count(*) FILTER (WHERE l IS DISTINCT FROM m), count(*),
+			       coalesce(min(n) FILTER (WHERE l IS DISTINCT FROM m), -1) FROM r});
+		my ($bad, $cnt, $first) = split /\|/, $res;
+		$agree += $cnt - $bad;
+		$first_bad //= $cases[$first] if $bad;
+	}
+	return ($agree, $first_bad);
 }
 
 1;

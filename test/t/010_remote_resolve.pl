@@ -7,7 +7,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
 use CommsEmulator;
-use CommsTest qw(new_node random_inventory load_local sql_quote point_server random_request);
+use CommsTest qw(new_node random_inventory load_local sql_quote point_server agreement);
 use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -71,42 +71,9 @@ is($node->safe_psql('postgres', q{
 	'SMS +14155552671 0', 'resolve_from_sender through the remote resolver');
 
 # --- local and remote agree on 1,000 random requests
-my ($agree, @diffs) = (0);
-my @cases;
-for my $i (1 .. 1000)
-{
-	my ($pool, $rec, $ch) = random_request($inv);
-	push @cases, [ $pool, $rec, $ch ];
-}
-# One statement per 50 cases keeps the run short.  Each case compares the
-# same pairs with the same priorities; the order among equal priorities is
-# the API's own for the remote resolver (the emulator shuffles it), so the
-# rows are compared in a canonical order, and the priority order of remote
-# rows is checked below.
-for (my $i = 0; $i < @cases; $i += 50)
-{
-	my @chunk = @cases[ $i .. ($i + 49 < $#cases ? $i + 49 : $#cases) ];
-	my $values = join(",\n", map {
-		sprintf("(%d, %s, %s::jsonb, %s::jsonb)", $i + $_, sql_quote($chunk[$_][0]), sql_quote($chunk[$_][1]),
-			sql_quote($chunk[$_][2]))
-	} 0 .. $#chunk);
-	my $sql = qq{
-		WITH c(n, pool, rec, ch) AS (VALUES $values)
-		SELECT n,
-		       (SELECT coalesce(string_agg(concat_ws('|', priority, sender_id, from_address, to_address, channel, display_name, to_channel), ';'
-		                                   ORDER BY priority, sender_id, to_address, to_channel), '')
-		          FROM comms_resolve.resolve(pool, rec, ch, 'local')),
-		       (SELECT coalesce(string_agg(concat_ws('|', priority, sender_id, from_address, to_address, channel, display_name, to_channel), ';'
-		                                   ORDER BY priority, sender_id, to_address, to_channel), '')
-		          FROM comms_resolve.resolve(pool, rec, ch, 'remote'))
-		  FROM c ORDER BY n};
-	my $res = $node->safe_psql('postgres', "WITH r AS ($sql) SELECT count(*) FILTER (WHERE l IS DISTINCT FROM m), count(*), coalesce(min(n) FILTER (WHERE l IS DISTINCT FROM m), -1) FROM r AS x(n, l, m)");
-	my ($bad, $cnt, $first) = split /\|/, $res;
-	$agree += $cnt - $bad;
-	push @diffs, $cases[$first] if $bad;
-}
+my ($agree, $first_bad) = agreement($node, $inv, 1000);
 is($agree, 1000, 'local and remote resolution agree on 1,000 random requests')
-  or diag("first disagreement: " . $json->encode($diffs[0]));
+  or diag("first disagreement: " . $json->encode($first_bad));
 my $resolves = scalar @{ $emu->requests(qr{/Senders/Resolve$}) };
 cmp_ok($resolves, '>=', 1000, "the emulator answered the remote side ($resolves Resolve requests)");
 
