@@ -108,6 +108,11 @@ extern char *cr_wire_search_body(const char *address, const char *channel,
 extern void cr_http_request(const CrHttpConfig *cfg, const char *method,
 							const char *path, const char *body,
 							CrHttpResult *out);
+extern void cr_http_request_many(const CrHttpConfig *cfg, const char *method,
+								 const char *path, char *const *bodies, int n,
+								 int concurrency, int per_second,
+								 bool stop_on_status, CrHttpResult *results,
+								 int *failed);
 
 /* jsonb_bridge.c */
 extern const cr_jv *cr_jv_from_jsonb(Jsonb *jb);

@@ -4,16 +4,22 @@
  *	  The HTTP client of the remote resolver: libcurl driven from the
  *	  backend's own wait loop, so cancel and statement_timeout act at once.
  *
- * One curl multi handle and one easy handle live for the whole backend, so
- * the connection to the API is kept alive and reused across calls; the
- * multi handle caches at most one connection (bounded).  A transfer runs
- * in cr_http_request's loop: curl tells us (socket and timer callbacks)
- * which sockets to watch and when to wake it; we wait on those sockets and
- * on MyLatch in one WaitEventSet and call CHECK_FOR_INTERRUPTS() on every
- * wake-up.  A cancel or statement_timeout therefore raises the real 57014
- * from our loop, never from inside libcurl; PG_FINALLY detaches the easy
- * handle (curl then closes that half-used connection) and frees the
- * response buffer on every path.
+ * One curl multi handle and a few easy handles live for the whole backend,
+ * so connections to the API are kept alive and reused across calls; the
+ * multi handle keeps at most as many connections as requests ever ran at
+ * once (one for resolve, comms_resolve.max_concurrency for resolve_many).
+ * Transfers run in run_batch's loop: curl tells us (socket and timer
+ * callbacks) which sockets to watch and when to wake it; we wait on those
+ * sockets and on MyLatch in one WaitEventSet and call CHECK_FOR_INTERRUPTS()
+ * on every wake-up; waits before retries happen in the same loop, so they
+ * are interruptible too.  A cancel or statement_timeout therefore raises the
+ * real 57014 from our loop, never from inside libcurl; PG_FINALLY detaches
+ * every easy handle still running (curl then closes those half-used
+ * connections) and frees the response buffers on every path.
+ *
+ * A batch is n requests with at most `concurrency` in flight and request
+ * starts paced at most `per_second` a second; each request is retried on
+ * its own.  A single request is a batch of one.
  *
  * Callbacks never ereport, palloc or longjmp: the write callback appends
  * to a malloc'd buffer and refuses data beyond the size cap, the header
@@ -41,7 +47,8 @@
 
 #include "comms_resolve.h"
 
-#define MAX_WATCHES 8
+#define MAX_SLOTS 64			/* most requests in flight at once */
+#define MAX_WATCHES (2 * MAX_SLOTS + 8)
 
 typedef struct Watch
 {
@@ -51,7 +58,8 @@ typedef struct Watch
 
 /* Per-backend handles, made on first use. */
 static CURLM *multi = NULL;
-static CURL *easy = NULL;
+static CURL *easies[MAX_SLOTS];
+static long multi_connections = 0;	/* CURLMOPT_MAXCONNECTS in force */
 
 /* Filled by curl's callbacks during a transfer. */
 static Watch watches[MAX_WATCHES];
@@ -165,42 +173,33 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 }
 
 static void
-ensure_handles(void)
+ensure_handles(int nslots)
 {
-	if (multi != NULL)
-		return;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not initialize libcurl")));
-	multi = curl_multi_init();
-	easy = curl_easy_init();
-	if (multi == NULL || easy == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not create a libcurl handle")));
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 1L);
-	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 1L);
-}
-
-/* Sleep ms milliseconds on the latch, answering interrupts at once. */
-static void
-interruptible_sleep(long ms)
-{
-	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
-
-	for (;;)
+	if (multi == NULL)
 	{
-		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-
-		CHECK_FOR_INTERRUPTS();
-		if (left <= 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		multi = curl_multi_init();
+		if (multi == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not create a libcurl handle")));
+		curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+		curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	}
+	for (int i = 0; i < nslots; i++)
+		if (easies[i] == NULL && (easies[i] = curl_easy_init()) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not create a libcurl handle")));
+	if (nslots > multi_connections)
+	{
+		/* bounded: never more cached connections than parallel requests */
+		curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) nslots);
+		curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) nslots);
+		multi_connections = nslots;
 	}
 }
 
@@ -210,13 +209,13 @@ interruptible_sleep(long ms)
  * interrupt never leaks its epoll descriptor.
  */
 static void
-wait_and_drive(void)
+wait_and_drive(long max_wait_ms)
 {
 	WaitEventSet *set;
 	WaitEvent	occurred[MAX_WATCHES + 2];
 	int			n,
 				running;
-	long		timeout = (curl_timeout_ms < 0) ? 1000 : Min(curl_timeout_ms, 1000);
+	long		timeout = (curl_timeout_ms < 0) ? max_wait_ms : Min(curl_timeout_ms, max_wait_ms);
 	bool		latch = false;
 	int			fds[MAX_WATCHES + 2];
 	int			flags[MAX_WATCHES + 2];
@@ -260,57 +259,6 @@ wait_and_drive(void)
 		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
-/*
- * Run one transfer to completion; returns curl's result code.  The easy
- * handle is attached only inside, and detached on every path.
- */
-static CURLcode
-perform(void)
-{
-	volatile CURLcode result = CURLE_OK;
-	volatile bool done = false;
-
-	nwatches = 0;
-	watch_overflow = false;
-	curl_timeout_ms = -1;
-	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not start a request to the Comms API")));
-	PG_TRY();
-	{
-		int			running;
-
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-		while (!done)
-		{
-			CURLMsg    *msg;
-			int			queued;
-
-			while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
-				if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
-				{
-					result = msg->data.result;
-					done = true;
-				}
-			if (done)
-				break;
-			if (watch_overflow)
-			{
-				result = CURLE_OUT_OF_MEMORY;
-				break;
-			}
-			wait_and_drive();
-		}
-	}
-	PG_FINALLY();
-	{
-		curl_multi_remove_handle(multi, easy);
-	}
-	PG_END_TRY();
-	return result;
-}
-
 /* Is this curl failure one we may retry (the request had no effect)? */
 static bool
 retriable_failure(CURLcode rc)
@@ -321,6 +269,10 @@ retriable_failure(CURLcode rc)
 }
 
 /* Raise the error of a transfer that failed below HTTP. */
+static void raise_transport_error(const CrHttpConfig *cfg, CURLcode rc,
+								  const Sink *sink, const char *errbuf,
+								  int attempts) pg_attribute_noreturn();
+
 static void
 raise_transport_error(const CrHttpConfig *cfg, CURLcode rc, const Sink *sink,
 					  const char *errbuf, int attempts)
@@ -377,9 +329,9 @@ raise_transport_error(const CrHttpConfig *cfg, CURLcode rc, const Sink *sink,
 
 /* Set the easy handle's options for one request. */
 static void
-setup_easy(const CrHttpConfig *cfg, const char *method, const char *url,
-		   const char *body, struct curl_slist *headers, Sink *sink,
-		   char *errbuf)
+setup_easy(CURL *easy, const CrHttpConfig *cfg, const char *method,
+		   const char *url, const char *body, struct curl_slist *headers,
+		   Sink *sink, char *errbuf)
 {
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_URL, url);
@@ -419,6 +371,214 @@ setup_easy(const CrHttpConfig *cfg, const char *method, const char *url,
 	}
 }
 
+/* One request slot of a batch. */
+typedef enum SlotState
+{
+	SLOT_IDLE = 0,
+	SLOT_READY,					/* has a request to (re)start at ready_at */
+	SLOT_RUNNING
+} SlotState;
+
+typedef struct Slot
+{
+	CURL	   *easy;
+	SlotState	state;
+	int			index;			/* request index, -1 when idle */
+	int			attempt;
+	long		backoff_ms;
+	TimestampTz ready_at;
+	Sink		sink;
+	char		errbuf[CURL_ERROR_SIZE];
+} Slot;
+
+static Slot *
+slot_of(Slot *slots, int nslots, CURL *e)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].easy == e)
+			return &slots[i];
+	return NULL;
+}
+
+/*
+ * Send n requests (method, cfg->base_url || path, bodies[i]) with at most
+ * `concurrency` in flight and starts at most `per_second` a second (0: no
+ * limit), each retried on its own as the header comment says.  results[i]
+ * gets the final status and body (palloc'd, NUL-terminated).  Transport
+ * failures, and 429/503 still answered after the last retry, raise an
+ * error after setting *failed to the request's index; so does a non-2xx
+ * status when stop_on_status is set, except that it returns with *failed
+ * set and results[*failed] filled, for the caller to interpret.
+ */
+void
+cr_http_request_many(const CrHttpConfig *cfg, const char *method,
+					 const char *path, char *const *bodies, int n,
+					 int concurrency, int per_second, bool stop_on_status,
+					 CrHttpResult *results, int *failed)
+{
+	char	   *url = psprintf("%s%s", cfg->base_url, path);
+	struct curl_slist *volatile headers = NULL;
+	int			nslots = Max(1, Min(Min(concurrency, MAX_SLOTS), n));
+	Slot	   *slots = palloc0(sizeof(Slot) * nslots);
+	long		interval_us = per_second > 0 ? 1000000L / per_second : 0;
+
+	*failed = -1;
+	ensure_handles(nslots);
+	for (int i = 0; i < nslots; i++)
+	{
+		slots[i].easy = easies[i];
+		slots[i].index = -1;
+	}
+
+	PG_TRY();
+	{
+		int			next = 0,
+					done = 0;
+		TimestampTz last_start = 0;
+
+		headers = curl_slist_append(headers, "Accept: application/json");
+		if (strcmp(method, "GET") != 0)
+			headers = curl_slist_append(headers, "Content-Type: application/json");
+		headers = curl_slist_append(headers, "Expect:");
+		if (headers == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		nwatches = 0;
+		watch_overflow = false;
+		curl_timeout_ms = -1;
+
+		while (done < n)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+			long		wait_ms = 1000;
+			CURLMsg    *msg;
+			int			queued,
+						running;
+			bool		started = false;
+
+			/* give idle slots new requests, start what is due */
+			for (int i = 0; i < nslots; i++)
+			{
+				Slot	   *sl = &slots[i];
+
+				if (sl->state == SLOT_IDLE && next < n)
+				{
+					sl->state = SLOT_READY;
+					sl->index = next++;
+					sl->attempt = 0;
+					sl->backoff_ms = 200;
+					sl->ready_at = now;
+				}
+				if (sl->state != SLOT_READY)
+					continue;
+				if (interval_us && last_start && sl->ready_at < last_start + interval_us)
+					sl->ready_at = last_start + interval_us;	/* the budget */
+				if (sl->ready_at > now)
+				{
+					wait_ms = Min(wait_ms, Max(1, (sl->ready_at - now) / 1000));
+					continue;
+				}
+				sl->attempt++;
+				sl->sink.len = 0;
+				sl->sink.limit = cfg->max_response_bytes;
+				sl->sink.oversize = sl->sink.nomem = false;
+				sl->sink.retry_after = -1;
+				sl->errbuf[0] = '\0';
+				setup_easy(sl->easy, cfg, method, url, bodies[sl->index], headers, &sl->sink, sl->errbuf);
+				elog(DEBUG1, "comms_resolve: %s %s (request %d, attempt %d)",
+					 method, path, sl->index, sl->attempt);
+				if (curl_multi_add_handle(multi, sl->easy) != CURLM_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_SYSTEM_ERROR),
+							 errmsg("could not start a request to the Comms API")));
+				sl->state = SLOT_RUNNING;
+				last_start = now;
+				started = true;
+			}
+			if (started)
+				curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+
+			/* collect finished transfers */
+			while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+			{
+				Slot	   *sl;
+				CURLcode	rc;
+				long		status = 0;
+
+				if (msg->msg != CURLMSG_DONE ||
+					(sl = slot_of(slots, nslots, msg->easy_handle)) == NULL)
+					continue;
+				rc = msg->data.result;
+				curl_multi_remove_handle(multi, sl->easy);
+				sl->state = SLOT_READY;
+				now = GetCurrentTimestamp();
+				if (rc != CURLE_OK)
+				{
+					if (sl->attempt <= cfg->retries && retriable_failure(rc) && !sl->sink.oversize)
+					{
+						sl->ready_at = TimestampTzPlusMilliseconds(now, Min(sl->backoff_ms, cfg->retry_ceiling_ms));
+						sl->backoff_ms *= 2;
+						continue;
+					}
+					*failed = sl->index;
+					raise_transport_error(cfg, rc, &sl->sink, sl->errbuf, sl->attempt);
+				}
+				curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+				if ((status == 429 || status == 503) && sl->attempt <= cfg->retries)
+				{
+					long		ms = (sl->sink.retry_after >= 0) ? sl->sink.retry_after * 1000L : sl->backoff_ms;
+
+					sl->ready_at = TimestampTzPlusMilliseconds(now, Min(ms, cfg->retry_ceiling_ms));
+					sl->backoff_ms *= 2;
+					continue;
+				}
+				results[sl->index].status = status;
+				results[sl->index].attempts = sl->attempt;
+				results[sl->index].body_len = sl->sink.len;
+				results[sl->index].body = palloc(sl->sink.len + 1);
+				if (sl->sink.len)
+					memcpy(results[sl->index].body, sl->sink.data, sl->sink.len);
+				results[sl->index].body[sl->sink.len] = '\0';
+				done++;
+				sl->state = SLOT_IDLE;
+				if (stop_on_status && (status < 200 || status > 299))
+				{
+					*failed = sl->index;
+					break;
+				}
+				sl->index = -1;
+			}
+			if (*failed >= 0 || done == n)
+				break;
+			if (watch_overflow)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYSTEM_ERROR),
+						 errmsg("too many sockets for the Comms API client")));
+			wait_and_drive(wait_ms);
+		}
+	}
+	PG_FINALLY();
+	{
+		curl_slist_free_all(headers);
+		for (int i = 0; i < nslots; i++)
+		{
+			Slot	   *sl = &slots[i];
+
+			if (sl->state == SLOT_RUNNING)
+				curl_multi_remove_handle(multi, sl->easy);
+			/* the easy handle must not keep pointers to freed memory */
+			curl_easy_setopt(sl->easy, CURLOPT_ERRORBUFFER, NULL);
+			curl_easy_setopt(sl->easy, CURLOPT_HTTPHEADER, NULL);
+			curl_easy_setopt(sl->easy, CURLOPT_WRITEDATA, NULL);
+			curl_easy_setopt(sl->easy, CURLOPT_HEADERDATA, NULL);
+			curl_easy_setopt(sl->easy, CURLOPT_POSTFIELDS, NULL);
+			free(sl->sink.data);
+		}
+		pfree(slots);
+		pfree(url);
+	}
+	PG_END_TRY();
+}
+
 /*
  * Send one request to cfg->base_url || path, with retries, and return the
  * final HTTP status and body (palloc'd, NUL-terminated).  Raises an error
@@ -429,78 +589,9 @@ void
 cr_http_request(const CrHttpConfig *cfg, const char *method, const char *path,
 				const char *body, CrHttpResult *out)
 {
-	char	   *url = psprintf("%s%s", cfg->base_url, path);
-	struct curl_slist *volatile headers = NULL;
-	char		errbuf[CURL_ERROR_SIZE];
-	Sink		sink;
-	volatile long backoff_ms = 200;
+	char	   *bodies[1] = {(char *) body};
+	int			failed;
 
-	ensure_handles();
-	memset(&sink, 0, sizeof(sink));
 	memset(out, 0, sizeof(*out));
-
-	PG_TRY();
-	{
-		headers = curl_slist_append(headers, "Accept: application/json");
-		if (body)
-			headers = curl_slist_append(headers, "Content-Type: application/json");
-		headers = curl_slist_append(headers, "Expect:");
-		if (headers == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-
-		for (int attempt = 1;; attempt++)
-		{
-			CURLcode	rc;
-			long		status = 0;
-			bool		last = (attempt > cfg->retries);
-			long		wait_ms;
-
-			sink.len = 0;
-			sink.limit = cfg->max_response_bytes;
-			sink.oversize = sink.nomem = false;
-			sink.retry_after = -1;
-			errbuf[0] = '\0';
-			setup_easy(cfg, method, url, body, headers, &sink, errbuf);
-			elog(DEBUG1, "comms_resolve: %s %s (attempt %d)", method, path, attempt);
-			rc = perform();
-			out->attempts = attempt;
-			if (rc != CURLE_OK)
-			{
-				if (!last && retriable_failure(rc) && !sink.oversize)
-				{
-					interruptible_sleep(Min(backoff_ms, cfg->retry_ceiling_ms));
-					backoff_ms *= 2;
-					continue;
-				}
-				raise_transport_error(cfg, rc, &sink, errbuf, attempt);
-			}
-			curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-			if ((status == 429 || status == 503) && !last)
-			{
-				wait_ms = (sink.retry_after >= 0) ? sink.retry_after * 1000L : backoff_ms;
-				interruptible_sleep(Min(wait_ms, cfg->retry_ceiling_ms));
-				backoff_ms *= 2;
-				continue;
-			}
-			out->status = status;
-			out->body_len = sink.len;
-			out->body = palloc(sink.len + 1);
-			if (sink.len)
-				memcpy(out->body, sink.data, sink.len);
-			out->body[sink.len] = '\0';
-			break;
-		}
-	}
-	PG_FINALLY();
-	{
-		curl_slist_free_all(headers);
-		/* the easy handle must not keep pointers to our stack */
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
-		curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
-		free(sink.data);
-		pfree(url);
-	}
-	PG_END_TRY();
+	cr_http_request_many(cfg, method, path, bodies, 1, 1, 0, false, out, &failed);
 }
