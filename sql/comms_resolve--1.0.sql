@@ -167,6 +167,19 @@ LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION comms_resolve.resolve_request(jsonb, text) IS
 'Takes a Resolve request body as the API does and returns the API-shaped response';
 
+CREATE FUNCTION comms_resolve.resolve_many(
+    sender_pool_id text,
+    people         jsonb,             -- an array of recipient arrays, one per person
+    channels       jsonb DEFAULT NULL,
+    resolver       text  DEFAULT NULL)
+RETURNS TABLE (person integer, sender_id text, from_address text, to_address text,
+               channel text, priority integer, display_name text, to_channel text)
+AS 'MODULE_PATHNAME', 'comms_resolve_resolve_many'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE ROWS 1000;
+
+COMMENT ON FUNCTION comms_resolve.resolve_many(text, jsonb, jsonb, text) IS
+'The rows of resolve() for many people at once, each with its 0-based index in people';
+
 CREATE FUNCTION comms_resolve.sticky_score(to_address text, sender_id text)
 RETURNS numeric
 AS 'MODULE_PATHNAME', 'comms_resolve_sticky_score'

@@ -35,6 +35,8 @@ extern int	cr_guc_retry_ceiling;
 extern int	cr_guc_max_response_kb;
 extern bool cr_guc_reuse_connections;
 extern int	cr_guc_page_size;
+extern int	cr_guc_max_concurrency;
+extern int	cr_guc_requests_per_second;
 extern void cr_guc_init(void);
 
 /* fdw.c and http.c: the remote resolver's client */
@@ -116,6 +118,14 @@ extern void cr_http_request_many(const CrHttpConfig *cfg, const char *method,
 
 /* jsonb_bridge.c */
 extern const cr_jv *cr_jv_from_jsonb(Jsonb *jb);
+
+typedef struct CrJsonbElems
+{
+	JsonbIterator *it;
+} CrJsonbElems;
+
+extern bool cr_jsonb_array_begin(Jsonb *jb, CrJsonbElems *e);
+extern const cr_jv *cr_jsonb_array_next(CrJsonbElems *e);
 extern void cr_report_error(const cr_error *err) pg_attribute_noreturn();
 extern char *cr_text_excerpt(text *t);
 

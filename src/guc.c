@@ -23,6 +23,8 @@ int			cr_guc_retry_ceiling = 10000;
 int			cr_guc_max_response_kb = 10240;
 bool		cr_guc_reuse_connections = true;
 int			cr_guc_page_size = 1000;
+int			cr_guc_max_concurrency = 8;
+int			cr_guc_requests_per_second = 0;
 bool		cr_guc_syncing = false;
 
 static const struct config_enum_entry resolver_options[] = {
@@ -122,6 +124,24 @@ cr_guc_init(void)
 							"0 lets the API choose (its default is 50).",
 							&cr_guc_page_size,
 							1000, 0, 1000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.max_concurrency",
+							"Most requests resolve_many keeps in flight to the Comms API at once.",
+							NULL,
+							&cr_guc_max_concurrency,
+							8, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("comms_resolve.requests_per_second",
+							"Most requests resolve_many starts per second (0: no limit).",
+							"Starts are paced evenly, retries included.",
+							&cr_guc_requests_per_second,
+							0, 0, 100000,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);

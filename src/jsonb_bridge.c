@@ -135,6 +135,42 @@ cr_jv_from_jsonb(Jsonb *jb)
 	return jv_from_container(&jb->root, 0);
 }
 
+/*
+ * Walk the elements of a top-level jsonb array one at a time, converting
+ * each to a cr_jv tree in the current memory context; the caller can
+ * reset that context between elements.  Returns false for anything but
+ * an array.
+ */
+bool
+cr_jsonb_array_begin(Jsonb *jb, CrJsonbElems *e)
+{
+	JsonbValue	v;
+
+	e->it = NULL;
+	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_ARRAY(jb))
+		return false;
+	e->it = JsonbIteratorInit(&jb->root);
+	(void) JsonbIteratorNext(&e->it, &v, true);	/* WJB_BEGIN_ARRAY */
+	return true;
+}
+
+const cr_jv *
+cr_jsonb_array_next(CrJsonbElems *e)
+{
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&e->it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM)
+		{
+			cr_jv	   *out = palloc(sizeof(cr_jv));
+
+			jv_from_scalar(out, &v, 0);
+			return out;
+		}
+	return NULL;
+}
+
 /* Raise a core error with its SQLSTATE, the context in DETAIL, the hint. */
 void
 cr_report_error(const cr_error *err)

@@ -138,26 +138,30 @@ remote_resolve(const cr_request *req, const char *pool_id, size_t pool_id_len,
 	return n;
 }
 
-/* Emit remote results as rows of the resolve() result type. */
+/*
+ * Emit remote results as rows of the resolve() result type, or with
+ * person >= 0 of resolve_many's.
+ */
 static void
-emit_remote_rows(FunctionCallInfo fcinfo, const CrRemoteResult *r, int n)
+emit_remote_rows_for(ReturnSetInfo *rsinfo, const CrRemoteResult *r, int n, int person)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			o = (person >= 0) ? 1 : 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-		values[0] = CStringGetTextDatum(r[i].sender_id);
-		nulls[1] = (r[i].from_address == NULL);
-		values[1] = nulls[1] ? (Datum) 0 : CStringGetTextDatum(r[i].from_address);
-		values[2] = CStringGetTextDatum(r[i].to_address);
-		values[3] = CStringGetTextDatum(r[i].channel);
-		values[4] = Int32GetDatum(r[i].priority);
-		nulls[5] = (r[i].display_name == NULL);
-		values[5] = nulls[5] ? (Datum) 0 : CStringGetTextDatum(r[i].display_name);
-		values[6] = CStringGetTextDatum(r[i].to_channel);
+		values[0] = Int32GetDatum(person);
+		values[o + 0] = CStringGetTextDatum(r[i].sender_id);
+		nulls[o + 1] = (r[i].from_address == NULL);
+		values[o + 1] = nulls[o + 1] ? (Datum) 0 : CStringGetTextDatum(r[i].from_address);
+		values[o + 2] = CStringGetTextDatum(r[i].to_address);
+		values[o + 3] = CStringGetTextDatum(r[i].channel);
+		values[o + 4] = Int32GetDatum(r[i].priority);
+		nulls[o + 5] = (r[i].display_name == NULL);
+		values[o + 5] = nulls[o + 5] ? (Datum) 0 : CStringGetTextDatum(r[i].display_name);
+		values[o + 6] = CStringGetTextDatum(r[i].to_channel);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -238,13 +242,17 @@ rank(FunctionCallInfo fcinfo, CrCallState *st)
 	return n;
 }
 
-/* Emit ranked pairs as rows of the resolve() result type. */
+/*
+ * Emit ranked pairs as rows of the resolve() result type, or with person
+ * >= 0 of resolve_many's, whose first column is the person.
+ */
 static void
-emit_rows(FunctionCallInfo fcinfo, CrCallState *st, int n)
+emit_rows_for(FunctionCallInfo fcinfo, CrCallState *st, int n, int person)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		to_address[CR_MAX_RECIPIENTS];
 	bool		to_done[CR_MAX_RECIPIENTS];
+	int			o = (person >= 0) ? 1 : 0;
 
 	memset(to_done, 0, sizeof(to_done));
 	for (int i = 0; i < n; i++)
@@ -252,22 +260,23 @@ emit_rows(FunctionCallInfo fcinfo, CrCallState *st, int n)
 		const cr_pair *p = &st->pairs[i];
 		const cr_recipient *r = &st->req.recipients[p->recipient];
 		const cr_sender *s = &st->inv->senders[p->sender];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
 		if (!to_done[p->recipient])
 		{
 			to_address[p->recipient] = PointerGetDatum(cstring_to_text_with_len(r->address, r->len));
 			to_done[p->recipient] = true;
 		}
-		values[0] = st->inv->id_datum[p->sender];
-		values[1] = st->inv->address_datum[p->sender];
-		values[2] = to_address[p->recipient];
-		values[3] = cr_sender_channel_datum(s->channel);
-		values[4] = Int32GetDatum(p->priority);
-		values[5] = st->inv->display_datum[p->sender];
-		nulls[5] = st->inv->display_null[p->sender];
-		values[6] = cr_recipient_channel_datum(r->channel);
+		values[0] = Int32GetDatum(person);
+		values[o + 0] = st->inv->id_datum[p->sender];
+		values[o + 1] = st->inv->address_datum[p->sender];
+		values[o + 2] = to_address[p->recipient];
+		values[o + 3] = cr_sender_channel_datum(s->channel);
+		values[o + 4] = Int32GetDatum(p->priority);
+		values[o + 5] = st->inv->display_datum[p->sender];
+		nulls[o + 5] = st->inv->display_null[p->sender];
+		values[o + 6] = cr_recipient_channel_datum(r->channel);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -308,7 +317,7 @@ comms_resolve_resolve(PG_FUNCTION_ARGS)
 
 		n = remote_resolve(&st->req, pool ? VARDATA_ANY(pool) : NULL,
 						   pool ? VARSIZE_ANY_EXHDR(pool) : 0, NULL, &results, NULL);
-		emit_remote_rows(fcinfo, results, n);
+		emit_remote_rows_for((ReturnSetInfo *) fcinfo->resultinfo, results, n, -1);
 		MemoryContextSwitchTo(old);
 		return (Datum) 0;
 	}
@@ -318,7 +327,7 @@ comms_resolve_resolve(PG_FUNCTION_ARGS)
 		cr_inventory_load(st->inv, CR_SOURCE_ALL, "", 0, -1);
 
 	n = rank(fcinfo, st);
-	emit_rows(fcinfo, st, n);
+	emit_rows_for(fcinfo, st, n, -1);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }
@@ -367,14 +376,14 @@ comms_resolve_resolve_from_sender(PG_FUNCTION_ARGS)
 		CrRemoteResult *results;
 
 		n = remote_resolve(&st->req, NULL, 0, &sa, &results, NULL);
-		emit_remote_rows(fcinfo, results, n);
+		emit_remote_rows_for((ReturnSetInfo *) fcinfo->resultinfo, results, n, -1);
 		MemoryContextSwitchTo(old);
 		return (Datum) 0;
 	}
 	load_sender(st, &sa);
 
 	n = rank(fcinfo, st);
-	emit_rows(fcinfo, st, n);
+	emit_rows_for(fcinfo, st, n, -1);
 	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }
@@ -504,4 +513,149 @@ comms_resolve_resolve_request(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	out = JsonbValueToJsonb(res);	/* in the caller's context */
 	PG_RETURN_JSONB_P(out);
+}
+
+/* The person whose request is being handled, for error context lines. */
+static void
+person_context(void *arg)
+{
+	int			person = *(int *) arg;
+
+	if (person >= 0)
+		errcontext("person %d of resolve_many", person);
+}
+
+PG_FUNCTION_INFO_V1(comms_resolve_resolve_many);
+
+/*
+ * resolve_many(sender_pool_id text, people jsonb, channels jsonb,
+ *				resolver text): the rows of resolve() for every person of
+ * people (an array of recipient arrays), with the person's index first.
+ *
+ * Every person is validated before anything is ranked or sent.  Locally
+ * each person is ranked over the one inventory read; remotely one Resolve
+ * request per person goes out in a batch (max_concurrency in flight,
+ * requests_per_second paced), and any failure raises one error naming the
+ * person, with no rows at all.
+ */
+Datum
+comms_resolve_resolve_many(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	CrCallState *st;
+	MemoryContext old,
+				person_cxt;
+	text	   *pool = NULL;
+	CrResolverKind kind;
+	CrJsonbElems elems;
+	const cr_jv *jv;
+	volatile int person = -1;
+	ErrorContextCallback errcb;
+	cr_error	err;
+	char		path[48];
+	List	   *bodies = NIL;
+	int			npeople = 0;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	st = call_state(fcinfo);
+	old = MemoryContextSwitchTo(st->call_mcxt);
+
+	kind = resolver_arg(fcinfo, 3);
+	if (!PG_ARGISNULL(0))
+	{
+		pool = PG_GETARG_TEXT_PP(0);
+		if (!cr_check_pool_id(VARDATA_ANY(pool), VARSIZE_ANY_EXHDR(pool), "$.senderPoolId", &err))
+			cr_report_error(&err);
+	}
+	cr_request_init(&st->req);
+	parse_channels_arg(fcinfo, st, 2);
+	if (PG_ARGISNULL(1) || !cr_jsonb_array_begin(PG_GETARG_JSONB_P(1), &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("people must be an array of recipient arrays"),
+				 errdetail("At $.people."),
+				 errhint("Each element of people is what resolve() takes as recipients, for one person.")));
+
+	errcb.callback = person_context;
+	errcb.arg = (void *) &person;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	if (kind == CR_RESOLVER_LOCAL)
+	{
+		if (pool)
+			cr_inventory_load(st->inv, CR_SOURCE_POOL, VARDATA_ANY(pool), VARSIZE_ANY_EXHDR(pool), -1);
+		else
+			cr_inventory_load(st->inv, CR_SOURCE_ALL, "", 0, -1);
+	}
+
+	/* parse every person (and, locally, rank it) */
+	person_cxt = AllocSetContextCreate(st->call_mcxt, "comms_resolve person", ALLOCSET_DEFAULT_SIZES);
+	for (person = 0;; person++)
+	{
+		MemoryContextSwitchTo(person_cxt);
+		MemoryContextReset(person_cxt);
+		jv = cr_jsonb_array_next(&elems);
+		if (jv == NULL)
+			break;
+		snprintf(path, sizeof(path), "$.people[%d]", person);
+		if (!cr_parse_recipients(jv, path, &st->req, &err))
+			cr_report_error(&err);
+		if (kind == CR_RESOLVER_REMOTE)
+		{
+			char	   *body = cr_wire_resolve_body(&st->req, pool ? VARDATA_ANY(pool) : NULL,
+													pool ? VARSIZE_ANY_EXHDR(pool) : 0, NULL);
+
+			MemoryContextSwitchTo(st->call_mcxt);
+			bodies = lappend(bodies, pstrdup(body));
+		}
+		else
+		{
+			int			n = rank(fcinfo, st);
+
+			emit_rows_for(fcinfo, st, n, person);
+		}
+		npeople++;
+	}
+	person = -1;
+	MemoryContextSwitchTo(st->call_mcxt);
+
+	if (kind == CR_RESOLVER_REMOTE && npeople > 0)
+	{
+		CrHttpConfig cfg;
+		CrHttpResult *results = palloc0(sizeof(CrHttpResult) * npeople);
+		char	  **body_array = palloc(sizeof(char *) * npeople);
+		int			failed;
+		ListCell   *lc;
+		int			i = 0;
+
+		foreach(lc, bodies)
+			body_array[i++] = (char *) lfirst(lc);
+		cr_remote_config(&cfg);
+		cr_http_request_many(&cfg, "POST", "/Senders/Resolve", body_array, npeople,
+							 cr_guc_max_concurrency, cr_guc_requests_per_second, true,
+							 results, &failed);
+		if (failed >= 0)
+		{
+			person = failed;
+			cr_wire_raise_status(&cfg, &results[failed]);
+		}
+		/* all answered: validate every answer before the first row */
+		{
+			CrRemoteResult **rows = palloc(sizeof(CrRemoteResult *) * npeople);
+			int		   *nrows = palloc(sizeof(int) * npeople);
+
+			for (person = 0; person < npeople; person++)
+				nrows[person] = cr_wire_parse_results(results[person].body, results[person].body_len,
+													  cr_guc_max_results, &rows[person]);
+			person = -1;
+			for (int p = 0; p < npeople; p++)
+				emit_remote_rows_for(rsinfo, rows[p], nrows[p], p);
+		}
+	}
+
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(old);
+	return (Datum) 0;
 }
