@@ -385,3 +385,74 @@ $$;
 
 COMMENT ON FUNCTION comms_resolve.sync(text) IS
 'Mirrors the Comms API''s senders, pools and memberships (all, or one pool) into the local tables';
+
+------------------------------------------------------------------------
+-- Privileges
+------------------------------------------------------------------------
+-- Nothing that can reach the network is executable by PUBLIC.  Four roles,
+-- made here when missing (roles belong to the cluster, not to a database
+-- or the extension), carry the privileges of each use:
+--
+--   comms_resolve_reader   read the local inventory
+--   comms_resolve_local    and resolve with the local resolver
+--   comms_resolve_remote   and use the remote resolver and remote listing
+--                          (USAGE on comms_api; a user mapping is still
+--                          needed per role)
+--   comms_resolve_sync     and sync: write the local inventory
+--
+-- The resolution functions serve both resolvers; the remote one also
+-- needs USAGE on the server, which only comms_resolve_remote has.
+REVOKE ALL ON FUNCTION
+    comms_resolve.resolve(text, jsonb, jsonb, text),
+    comms_resolve.resolve_from_sender(jsonb, jsonb, jsonb, text),
+    comms_resolve.resolve_request(jsonb, text),
+    comms_resolve.resolve_many(text, jsonb, jsonb, text),
+    comms_resolve.remote_senders(text, text),
+    comms_resolve.remote_sender(text),
+    comms_resolve.remote_search_senders(text, text, text),
+    comms_resolve.remote_sender_pools(),
+    comms_resolve.remote_sender_pool(text),
+    comms_resolve.remote_pool_members(text, text, text),
+    comms_resolve.sync(text)
+FROM PUBLIC;
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['comms_resolve_reader', 'comms_resolve_local',
+                             'comms_resolve_remote', 'comms_resolve_sync'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+GRANT USAGE ON SCHEMA comms_resolve TO comms_resolve_reader;
+GRANT SELECT ON comms_resolve.senders, comms_resolve.sender_pools,
+                comms_resolve.sender_pool_senders TO comms_resolve_reader;
+
+GRANT comms_resolve_reader TO comms_resolve_local;
+GRANT EXECUTE ON FUNCTION
+    comms_resolve.resolve(text, jsonb, jsonb, text),
+    comms_resolve.resolve_from_sender(jsonb, jsonb, jsonb, text),
+    comms_resolve.resolve_request(jsonb, text),
+    comms_resolve.resolve_many(text, jsonb, jsonb, text)
+TO comms_resolve_local;
+
+GRANT comms_resolve_local TO comms_resolve_remote;
+GRANT USAGE ON FOREIGN SERVER comms_api TO comms_resolve_remote;
+GRANT EXECUTE ON FUNCTION
+    comms_resolve.remote_senders(text, text),
+    comms_resolve.remote_sender(text),
+    comms_resolve.remote_search_senders(text, text, text),
+    comms_resolve.remote_sender_pools(),
+    comms_resolve.remote_sender_pool(text),
+    comms_resolve.remote_pool_members(text, text, text)
+TO comms_resolve_remote;
+
+GRANT comms_resolve_remote TO comms_resolve_sync;
+GRANT INSERT, UPDATE, DELETE ON comms_resolve.senders, comms_resolve.sender_pools,
+                                comms_resolve.sender_pool_senders TO comms_resolve_sync;
+GRANT EXECUTE ON FUNCTION comms_resolve.sync(text) TO comms_resolve_sync;

@@ -14,7 +14,9 @@
  *					(exactly one complete pair)
  *	 wrapper:		none
  * Secrets are accepted only in user mappings, which PostgreSQL shows to
- * their own user and the server owner only (pg_user_mappings).  No
+ * their own user and the server owner only (pg_user_mappings).  Turning
+ * off TLS verification and naming a CA file of the server's machine take
+ * a superuser, even for a role that may create servers of this wrapper.  No
  * message here ever includes an option's value when that option is a
  * secret.
  *
@@ -225,6 +227,11 @@ comms_resolve_fdw_validator(PG_FUNCTION_ARGS)
 								(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 								 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, value),
 								 errhint("It is a boolean, such as true or false.")));
+					/* verify_tls: only a superuser may turn verification off */
+					if (!b && !superuser())
+						ereport(ERROR,
+								(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+								 errmsg("only a superuser can turn off TLS verification")));
 					break;
 				}
 			case OPT_PATH:
@@ -232,6 +239,11 @@ comms_resolve_fdw_validator(PG_FUNCTION_ARGS)
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 							 errmsg("option \"%s\" must be an absolute path", def->defname)));
+				/* a file of the server's machine: superusers only, as COPY FROM a file */
+				if (!superuser())
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("only a superuser can set option \"%s\"", def->defname)));
 				break;
 			case OPT_ID:
 			case OPT_SECRET:

@@ -455,48 +455,6 @@ cr_http_request_many(const CrHttpConfig *cfg, const char *method,
 						running;
 			bool		started = false;
 
-			/* give idle slots new requests, start what is due */
-			for (int i = 0; i < nslots; i++)
-			{
-				Slot	   *sl = &slots[i];
-
-				if (sl->state == SLOT_IDLE && next < n)
-				{
-					sl->state = SLOT_READY;
-					sl->index = next++;
-					sl->attempt = 0;
-					sl->backoff_ms = 200;
-					sl->ready_at = now;
-				}
-				if (sl->state != SLOT_READY)
-					continue;
-				if (interval_us && last_start && sl->ready_at < last_start + interval_us)
-					sl->ready_at = last_start + interval_us;	/* the budget */
-				if (sl->ready_at > now)
-				{
-					wait_ms = Min(wait_ms, Max(1, (sl->ready_at - now) / 1000));
-					continue;
-				}
-				sl->attempt++;
-				sl->sink.len = 0;
-				sl->sink.limit = cfg->max_response_bytes;
-				sl->sink.oversize = sl->sink.nomem = false;
-				sl->sink.retry_after = -1;
-				sl->errbuf[0] = '\0';
-				setup_easy(sl->easy, cfg, method, url, bodies[sl->index], headers, &sl->sink, sl->errbuf);
-				elog(DEBUG1, "comms_resolve: %s %s (request %d, attempt %d)",
-					 method, path, sl->index, sl->attempt);
-				if (curl_multi_add_handle(multi, sl->easy) != CURLM_OK)
-					ereport(ERROR,
-							(errcode(ERRCODE_SYSTEM_ERROR),
-							 errmsg("could not start a request to the Comms API")));
-				sl->state = SLOT_RUNNING;
-				last_start = now;
-				started = true;
-			}
-			if (started)
-				curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-
 			/* collect finished transfers */
 			while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
 			{
@@ -549,6 +507,49 @@ cr_http_request_many(const CrHttpConfig *cfg, const char *method,
 			}
 			if (*failed >= 0 || done == n)
 				break;
+
+			/* give idle slots new requests, start what is due */
+			for (int i = 0; i < nslots; i++)
+			{
+				Slot	   *sl = &slots[i];
+
+				if (sl->state == SLOT_IDLE && next < n)
+				{
+					sl->state = SLOT_READY;
+					sl->index = next++;
+					sl->attempt = 0;
+					sl->backoff_ms = 200;
+					sl->ready_at = now;
+				}
+				if (sl->state != SLOT_READY)
+					continue;
+				if (interval_us && last_start && sl->ready_at < last_start + interval_us)
+					sl->ready_at = last_start + interval_us;	/* the budget */
+				if (sl->ready_at > now)
+				{
+					wait_ms = Min(wait_ms, Max(1, (sl->ready_at - now) / 1000));
+					continue;
+				}
+				sl->attempt++;
+				sl->sink.len = 0;
+				sl->sink.limit = cfg->max_response_bytes;
+				sl->sink.oversize = sl->sink.nomem = false;
+				sl->sink.retry_after = -1;
+				sl->errbuf[0] = '\0';
+				setup_easy(sl->easy, cfg, method, url, bodies[sl->index], headers, &sl->sink, sl->errbuf);
+				elog(DEBUG1, "comms_resolve: %s %s (request %d, attempt %d)",
+					 method, path, sl->index, sl->attempt);
+				if (curl_multi_add_handle(multi, sl->easy) != CURLM_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_SYSTEM_ERROR),
+							 errmsg("could not start a request to the Comms API")));
+				sl->state = SLOT_RUNNING;
+				last_start = now;
+				started = true;
+			}
+			if (started)
+				curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+
 			if (watch_overflow)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),

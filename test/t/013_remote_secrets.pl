@@ -44,10 +44,8 @@ $node->safe_psql('postgres', "ALTER USER MAPPING FOR CURRENT_USER SERVER comms_a
 
 # a role without a user mapping
 $node->safe_psql('postgres', q{
-	CREATE ROLE alice LOGIN;
-	CREATE ROLE bob LOGIN;
-	GRANT USAGE ON SCHEMA comms_resolve TO alice, bob;
-	GRANT USAGE ON FOREIGN SERVER comms_api TO alice;
+	CREATE ROLE alice LOGIN IN ROLE comms_resolve_remote;
+	CREATE ROLE bob LOGIN IN ROLE comms_resolve_local;
 	CREATE USER MAPPING FOR alice SERVER comms_api OPTIONS (account_id 'AC1', auth_token 'alice-token-0451');
 });
 ($ret, $out, $err) = $node->psql('postgres', "SET ROLE bob;\n\\set VERBOSITY verbose\n$call");
