@@ -18,6 +18,8 @@ use Time::HiRes qw(time usleep);
 my $json = JSON::PP->new->canonical;
 my $dir = tempdir(CLEANUP => 1);
 my $bin = "$FindBin::RealBin/comms_emulator";
+# EMULATOR_WRAPPER runs the emulator under a tool, e.g. valgrind (make valgrind)
+my @wrapper = split ' ', ($ENV{EMULATOR_WRAPPER} // '');
 my $auth = 'AC1:secret1';
 my ($pid, $base, $root, @curl_tls);
 
@@ -25,7 +27,7 @@ sub start
 {
 	my ($inv_file, @args) = @_;
 	unlink "$dir/port";
-	$pid = open3(my $in, my $out, undef, $bin, '--inventory', $inv_file, '--port-file', "$dir/port",
+	$pid = open3(my $in, my $out, undef, @wrapper, $bin, '--inventory', $inv_file, '--port-file', "$dir/port",
 		'--credentials', $auth, '--credentials', 'SK1:secret2', @args);
 	my $line = <$out>;
 	($base) = ($line // '') =~ /^listening on (\S+)$/ or die "emulator did not start: " . ($line // 'no output');
