@@ -10,7 +10,7 @@ OBJS = src/comms_resolve.o src/guc.o src/jsonb_bridge.o src/inventory.o \
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 PGFILEDESC = "comms_resolve - sender resolution in SQL"
 
-REGRESS = setup inventory input_errors ranking seed_example functions remote_config privileges reference_selftest differential
+REGRESS = setup inventory input_errors ranking seed_example functions resolve_many remote_config privileges reference_selftest differential
 REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
