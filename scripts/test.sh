@@ -95,7 +95,8 @@ tap() {
 bench_smoke() {
     test/bench/reporting.sh --smoke --tmp-cluster &&
         test/bench/remote/latency.sh --smoke --tmp-cluster &&
-        test/bench/many/many.sh --smoke --tmp-cluster
+        test/bench/many/many.sh --smoke --tmp-cluster &&
+        test/bench/sync/sync.sh --smoke --tmp-cluster
 }
 
 step build build || { echo "0 passed, 1 failed"; exit 1; }

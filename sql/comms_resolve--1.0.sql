@@ -27,17 +27,8 @@ COMMENT ON FUNCTION comms_resolve.is_valid_id(text, text) IS
 -- to 256 characters, both from [a-zA-Z0-9._~-].
 CREATE FUNCTION comms_resolve.tags_are_valid(tags jsonb)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN jsonb_typeof(tags) = 'object'
-   AND (SELECT count(*) <= 10
-               AND coalesce(bool_and(
-                     jsonb_typeof(t.value) = 'string'
-                     AND length(t.key) BETWEEN 1 AND 128
-                     AND t.key ~ '^[a-zA-Z0-9._~-]+$'
-                     AND length(t.value #>> '{}') BETWEEN 1 AND 256
-                     AND (t.value #>> '{}') ~ '^[a-zA-Z0-9._~-]+$'), true)
-          FROM pg_catalog.jsonb_each(
-                 CASE WHEN jsonb_typeof(tags) = 'object' THEN tags ELSE '{}' END) AS t);
+AS 'MODULE_PATHNAME', 'comms_resolve_tags_are_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION comms_resolve.tags_are_valid(jsonb) IS
 'Whether tags is an object of at most 10 string pairs within the API''s limits';

@@ -2,7 +2,7 @@
  *
  * helpers.c
  *	  Small SQL-callable helpers: new_id (TypeIDs from UUIDv7), is_valid_id,
- *	  sticky_score and calling_code.
+ *	  sticky_score, calling_code and tags_are_valid.
  *
  * new_id keeps per-backend state (the last millisecond and counter) so the
  * ids one backend mints are strictly increasing (RFC 9562 method 1: a
@@ -16,6 +16,7 @@
 #include <sys/time.h>
 
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #include "comms_resolve.h"
@@ -138,4 +139,51 @@ comms_resolve_calling_code(PG_FUNCTION_ARGS)
 	if (code == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(code);
+}
+
+/* A tag key or value: 1..max characters of [a-zA-Z0-9._~-]. */
+static bool
+tag_text_ok(const char *s, int len, int max)
+{
+	if (len < 1 || len > max)
+		return false;
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '~' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(comms_resolve_tags_are_valid);
+
+/*
+ * tags_are_valid(tags jsonb) returns boolean: an object of at most 10
+ * pairs, keys of 1..128 and string values of 1..256 characters, both from
+ * [a-zA-Z0-9._~-] (the API's Tags).  In C because the table constraints
+ * call it for every row written, syncs included.
+ */
+Datum
+comms_resolve_tags_are_valid(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_OBJECT(jb) || JB_ROOT_COUNT(jb) > 10)
+		PG_RETURN_BOOL(false);
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY && !tag_text_ok(v.val.string.val, v.val.string.len, 128))
+			PG_RETURN_BOOL(false);
+		if (tok == WJB_VALUE &&
+			(v.type != jbvString || !tag_text_ok(v.val.string.val, v.val.string.len, 256)))
+			PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
 }
