@@ -305,7 +305,6 @@ raise_transport_error(const CrHttpConfig *cfg, CURLcode rc, const Sink *sink,
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_SSL_CERTPROBLEM:
-		case CURLE_UNSUPPORTED_PROTOCOL:
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 					 errmsg("could not connect to the Comms API (server \"%s\")", cfg->server_name),
@@ -313,6 +312,8 @@ raise_transport_error(const CrHttpConfig *cfg, CURLcode rc, const Sink *sink,
 			break;
 		case CURLE_PARTIAL_FILE:
 		case CURLE_BAD_CONTENT_ENCODING:
+		case CURLE_UNSUPPORTED_PROTOCOL:	/* an HTTP/0.9 or non-HTTP answer */
+		case CURLE_WEIRD_SERVER_REPLY:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("malformed response from the Comms API"),

@@ -18,7 +18,8 @@
  * page, so memory stays bounded by one page plus the tuplestore, which
  * spills to disk past work_mem.  Rows come out in the API's order; the
  * API documents none, so callers that need one add ORDER BY.  Each page
- * after the first reports progress as a NOTICE.  Fetching one object that
+ * after the first reports progress as a NOTICE; a page token seen before
+ * (a cycle) is a malformed answer.  Fetching one object that
  * does not exist (404) gives no row, as a lookup would.
  *
  *-------------------------------------------------------------------------
@@ -29,6 +30,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -137,8 +139,15 @@ list_all(FunctionCallInfo fcinfo, const ListSpec *spec)
 				old;
 	char	   *token = NULL;
 	long		total = 0;
+	HTAB	   *seen;
+	HASHCTL		hctl;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	/* hashes of the page tokens followed: a token seen twice is a cycle */
+	hctl.keysize = sizeof(uint64);
+	hctl.entrysize = sizeof(uint64);
+	hctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("comms_resolve page tokens", 64, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	cr_remote_config(&cfg);
 	page_cxt = AllocSetContextCreate(CurrentMemoryContext, "comms_resolve page",
@@ -192,11 +201,18 @@ list_all(FunctionCallInfo fcinfo, const ListSpec *spec)
 		if (page > 1)
 			ereport(NOTICE,
 					(errmsg("comms_resolve: fetched page %d of %s, %ld so far", page, spec->what, total)));
-		if (next != NULL && token != NULL && strcmp(next, token) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("malformed response from the Comms API"),
-					 errdetail_internal("Page %d of %s repeats the page token of the page before.", page, spec->what)));
+		if (next != NULL)
+		{
+			uint64		h = cr_fmix64(cr_fnv1a_update(CR_FNV_OFFSET, next, strlen(next)));
+			bool		found;
+
+			(void) hash_search(seen, &h, HASH_ENTER, &found);
+			if (found)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						 errmsg("malformed response from the Comms API"),
+						 errdetail_internal("Page %d of %s points back to a page already fetched.", page, spec->what)));
+		}
 		MemoryContextSwitchTo(old);
 
 		if (token)
@@ -207,6 +223,7 @@ list_all(FunctionCallInfo fcinfo, const ListSpec *spec)
 			break;
 	}
 	MemoryContextDelete(page_cxt);
+	hash_destroy(seen);
 }
 
 /* Argument checks: NULL or a sender channel / a status / an id. */

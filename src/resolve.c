@@ -418,6 +418,39 @@ push_text(JsonbParseState **ps, Datum d)
 	push_string(ps, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+/*
+ * The API's answer as jsonb.  It was validated as the API's shape already;
+ * what jsonb cannot hold in members we do not read (a \u0000, a number
+ * past numeric's range) is still a malformed answer, 08P01, not the
+ * input function's own error.  jsonb_in is a pure parser, so its error
+ * can be replaced safely.
+ */
+static Datum
+body_to_jsonb(char *raw)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		d = (Datum) 0;
+
+	PG_TRY();
+	{
+		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(raw));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("malformed response from the Comms API"),
+				 errdetail_internal("It cannot be stored as jsonb: %s", e->message)));
+	}
+	PG_END_TRY();
+	return d;
+}
+
 PG_FUNCTION_INFO_V1(comms_resolve_resolve_request);
 
 /*
@@ -456,7 +489,7 @@ comms_resolve_resolve_request(PG_FUNCTION_ARGS)
 		(void) remote_resolve(&st->req, fr->has_pool ? fr->pool_id : NULL, fr->pool_id_len,
 							  fr->has_sender ? &fr->sender : NULL, &results, &raw);
 		MemoryContextSwitchTo(old);
-		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(raw));
+		d = body_to_jsonb(raw);
 		PG_RETURN_DATUM(d);
 	}
 	if (fr->has_sender)
@@ -633,9 +666,13 @@ comms_resolve_resolve_many(PG_FUNCTION_ARGS)
 		foreach(lc, bodies)
 			body_array[i++] = (char *) lfirst(lc);
 		cr_remote_config(&cfg);
+		/* the batch sets failed before raising a transport error: name it */
+		failed = -1;
+		errcb.arg = (void *) &failed;
 		cr_http_request_many(&cfg, "POST", "/Senders/Resolve", body_array, npeople,
 							 cr_guc_max_concurrency, cr_guc_requests_per_second, true,
 							 results, &failed);
+		errcb.arg = (void *) &person;
 		if (failed >= 0)
 		{
 			person = failed;

@@ -161,16 +161,71 @@ cr_wire_resolve_body(const cr_request *req, const char *pool_id,
  */
 
 /*
+ * Strict UTF-8 (no overlong forms, surrogates, or code points past
+ * U+10FFFF) and, with no_nul, no NUL character: what text can hold.
+ */
+static bool
+valid_text(const char *s, size_t len, bool no_nul)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		long		cp = cr_utf8_decode(s, len, &i);
+
+		if (cp < 0 || (no_nul && cp == 0))
+			return false;
+	}
+	return true;
+}
+
+/* Every key and string in v, decoded, is valid text (no NUL). */
+static bool
+strings_ok(json_object *v, int depth)
+{
+	if (depth > 64)
+		return false;
+	switch (json_object_get_type(v))
+	{
+		case json_type_string:
+			return valid_text(json_object_get_string(v), json_object_get_string_len(v), true);
+		case json_type_array:
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				if (!strings_ok(json_object_array_get_idx(v, i), depth + 1))
+					return false;
+			return true;
+		case json_type_object:
+			{
+				json_object_object_foreach(v, key, val)
+				{
+					if (!valid_text(key, strlen(key), true) || !strings_ok(val, depth + 1))
+						return false;
+				}
+				return true;
+			}
+		default:
+			return true;
+	}
+}
+
+/*
  * Parse body as one JSON document: valid UTF-8, nothing after it.  Returns
  * NULL (and a reason) when it is not.
  */
 static json_object *
 parse_document(const char *body, size_t len, const char **why)
 {
-	json_tokener *tok = json_tokener_new_ex(64);
+	json_tokener *tok;
 	json_object *obj;
 
 	*why = NULL;
+	/* json-c's own UTF-8 check lets overlong forms and surrogates through */
+	if (!valid_text(body, len, true))
+	{
+		*why = "not valid UTF-8";
+		return NULL;
+	}
+	tok = json_tokener_new_ex(64);
 	if (tok == NULL)
 	{
 		*why = "out of memory";
@@ -208,8 +263,8 @@ member_string(json_object *obj, const char *key, bool *present, bool *is_null)
 		return NULL;
 	s = json_object_get_string(v);
 	len = json_object_get_string_len(v);
-	if ((int) strlen(s) != len)
-		return NULL;			/* an embedded NUL cannot become text */
+	if (!valid_text(s, len, true))
+		return NULL;			/* a NUL or a bad \u escape cannot become text */
 	return pnstrdup(s, len);
 }
 
@@ -442,12 +497,29 @@ cr_wire_raise_status(const CrHttpConfig *cfg, const CrHttpResult *res)
  * ---------------------------------------------------------------------
  */
 
-/* RFC 3339 date-time, as the API writes createdAt and updatedAt. */
+static int
+digits(const char *s, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/*
+ * RFC 3339 date-time, as the API writes createdAt and updatedAt, with
+ * every field in range, so that timestamptz_in takes it.
+ */
 static bool
 is_rfc3339(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	size_t		i;
+	int			y,
+				mo,
+				d;
 
 	if (s == NULL || strlen(s) < sizeof(shape) - 1)
 		return false;
@@ -455,6 +527,13 @@ is_rfc3339(const char *s)
 		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') :
 			!(s[i] == shape[i] || (shape[i] == 'T' && (s[i] == 't' || s[i] == ' '))))
 			return false;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+		(mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) ||
+		digits(s + 11, 2) > 23 || digits(s + 14, 2) > 59 || digits(s + 17, 2) > 60)
+		return false;
 	if (s[i] == '.')
 	{
 		if (!(s[++i] >= '0' && s[i] <= '9'))
@@ -467,7 +546,8 @@ is_rfc3339(const char *s)
 	return (s[i] == '+' || s[i] == '-') &&
 		s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' && s[i + 2] <= '9' &&
 		s[i + 3] == ':' && s[i + 4] >= '0' && s[i + 4] <= '9' &&
-		s[i + 5] >= '0' && s[i + 5] <= '9' && s[i + 6] == '\0';
+		s[i + 5] >= '0' && s[i + 5] <= '9' && s[i + 6] == '\0' &&
+		digits(s + i + 1, 2) <= 15 && digits(s + i + 4, 2) <= 59;
 }
 
 /*
@@ -491,6 +571,8 @@ inventory_row(json_object *o, bool pool, CrInventoryRow *row)
 		return "id is missing or not a valid id";
 	if (!json_object_object_get_ex(o, "tags", &tags) || !json_object_is_type(tags, json_type_object))
 		return "tags is missing or not an object";
+	if (!strings_ok(tags, 0))
+		return "tags hold a string that is not valid text";
 	text = json_object_to_json_string_ext(tags, JSON_C_TO_STRING_PLAIN);
 	if (text == NULL)
 		return "out of memory";
