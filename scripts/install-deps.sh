@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-    make gcc clang pkg-config
+    make gcc clang libclang-rt-14-dev pkg-config
     postgresql-15 postgresql-server-dev-15
     libcurl4-openssl-dev libjson-c-dev
     libipc-run-perl libcmocka-dev

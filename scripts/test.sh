@@ -4,7 +4,7 @@
 # On a fresh Debian 12 machine, as root: installs the packages it needs,
 # builds warning-free (-Werror), installs the extension, then runs
 #   1. the unit tests of the C core (cmocka) and the API emulator's own
-#      checks, both also under valgrind,
+#      checks, both also under valgrind, and every fuzz target for 10 s,
 #   2. the pg_regress suite (incl. the 10,000-case differential test)
 #      against a throwaway cluster,
 #   3. the TAP tests (snapshot semantics, dump and restore, and the remote
@@ -63,6 +63,11 @@ memcheck() {
     make -s -C test/unit valgrind && make -s -C test/emulator valgrind
 }
 
+fuzz() {
+    # every libFuzzer target for 10 s (about a minute), failing on a finding
+    make -s -C test/fuzz check
+}
+
 regress() {
     local env
     env=$(scripts/pgtmp.sh start "$work/pg") || return 1
@@ -103,6 +108,7 @@ step build build || { echo "0 passed, 1 failed"; exit 1; }
 step unit unit
 step emulator emulator
 step valgrind memcheck
+step fuzz fuzz
 step regress regress
 step tap tap
 step bench-smoke bench_smoke

@@ -73,7 +73,7 @@ typedef enum cr_errkind
 typedef struct cr_error
 {
 	cr_errkind	kind;
-	char		message[192];	/* primary message, lower case, no period */
+	char		message[256];	/* primary message, lower case, no period */
 	char		context[96];	/* "$.recipientAddresses[2].address", or "" */
 	char		hint[192];		/* full sentence, or "" */
 } cr_error;

@@ -22,6 +22,29 @@ static const char *const recipient_channel_names[CR_RCH_COUNT] = {
 	"PHONE", "EMAIL", "WHATSAPP", "PUSH"
 };
 
+/*
+ * Drop a UTF-8 sequence cut short at the end of buf (what a truncating
+ * snprintf can leave), so the text stays valid UTF-8.
+ */
+static void
+utf8_trim_tail(char *buf)
+{
+	size_t		len = strlen(buf);
+	size_t		lead = len;
+	unsigned char c;
+	size_t		need;
+
+	while (lead > 0 && ((unsigned char) buf[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	lead--;
+	c = (unsigned char) buf[lead];
+	need = (c < 0x80) ? 1 : (c >= 0xF0) ? 4 : (c >= 0xE0) ? 3 : (c >= 0xC0) ? 2 : 1;
+	if (len - lead < need)
+		buf[lead] = '\0';
+}
+
 /* Set *err; always returns false so callers can "return cr_fail(...)". */
 bool
 cr_fail(cr_error *err, cr_errkind kind, const char *context,
@@ -33,6 +56,7 @@ cr_fail(cr_error *err, cr_errkind kind, const char *context,
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	utf8_trim_tail(err->message);
 	snprintf(err->context, sizeof(err->context), "%s", context ? context : "");
 	snprintf(err->hint, sizeof(err->hint), "%s", hint ? hint : "");
 	return false;

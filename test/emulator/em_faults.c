@@ -138,8 +138,8 @@ parse_rule(json_object *o, int i, em_rule *rule, em_resp *r)
 			return false;
 		}
 		rule->path = strdup(json_object_get_string(v));
-		len = strlen(rule->path);
-		if (rule->path[len - 1] == '*')
+		len = strlen(rule->path);	/* 0 when the path starts with \u0000 */
+		if (len > 0 && rule->path[len - 1] == '*')
 		{
 			rule->prefix = true;
 			rule->path[len - 1] = '\0';

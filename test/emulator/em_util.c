@@ -89,8 +89,52 @@ em_status_message(int status)
 	}
 }
 
+static void em_resp_error_clean(em_resp *r, int status, const char *message,
+								const char *context);
+
+/*
+ * A copy of s that is valid UTF-8: malformed sequences (a quoted excerpt
+ * cut mid-character, raw bytes from a query string) become '?'.
+ */
+static char *
+utf8_clean(const char *s)
+{
+	size_t		len = strlen(s),
+				i = 0,
+				o = 0;
+	char	   *out = malloc(len + 1);
+
+	if (out == NULL)
+		abort();
+	while (i < len)
+	{
+		size_t		start = i;
+
+		if (cr_utf8_decode(s, len, &i) < 0)
+			out[o++] = '?';
+		else
+		{
+			memcpy(out + o, s + start, i - start);
+			o += i - start;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void
 em_resp_error(em_resp *r, int status, const char *message, const char *context)
+{
+	char	   *m = utf8_clean(message);
+	char	   *c = context ? utf8_clean(context) : NULL;
+
+	em_resp_error_clean(r, status, m, c);
+	free(m);
+	free(c);
+}
+
+static void
+em_resp_error_clean(em_resp *r, int status, const char *message, const char *context)
 {
 	json_object *root = json_object_new_object();
 	json_object *arr = json_object_new_array();
