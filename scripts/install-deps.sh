@@ -8,7 +8,7 @@ packages=(
     postgresql-15 postgresql-server-dev-15
     libcurl4-openssl-dev libjson-c-dev
     libipc-run-perl libcmocka-dev
-    libmicrohttpd-dev curl openssl iproute2 util-linux valgrind
+    libmicrohttpd-dev curl jq openssl iproute2 util-linux valgrind
 )
 
 missing=()

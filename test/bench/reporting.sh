@@ -62,6 +62,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$root/test/bench/lib.sh"
 reference_sql=$root/test/reference/reference.sql
 calling_codes=$root/data/calling-codes.tsv
 PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -120,33 +122,14 @@ stop_cluster() {
         rm -rf "$tmpdir"
     fi
 }
-as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 if [ $tmp_cluster = 1 ]; then
     pgbin=$("$PG_CONFIG" --bindir)
     port=${BENCH_PORT:-55477}
     tmpdir=$(mktemp -d /tmp/cr_bench.XXXXXX)
     trap stop_cluster EXIT
     trap 'exit 130' INT TERM
-    [ "$(id -u)" = 0 ] && chown postgres: "$tmpdir"
-    as_owner "$pgbin/initdb" -D "$tmpdir/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C --no-sync >"$tmpdir/initdb.log" 2>&1 \
-        || { cat "$tmpdir/initdb.log" >&2; die "initdb failed"; }
-    cat >>"$tmpdir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmpdir'
-port = $port
-shared_buffers = 1GB
-max_wal_size = 8GB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-autovacuum = off
-EOF
-    as_owner "$pgbin/pg_ctl" -D "$tmpdir/data" -l "$tmpdir/server.log" -w start >/dev/null \
-        || { cat "$tmpdir/server.log" >&2; die "could not start the throwaway cluster"; }
-    export PGHOST=$tmpdir PGPORT=$port PGUSER=postgres
+    bench_start_cluster "$tmpdir" "$port" "shared_buffers = 1GB" "max_wal_size = 8GB" \
+        || die "could not start the throwaway cluster"
 fi
 
 psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }

@@ -104,6 +104,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$root/test/bench/lib.sh"
 PG_CONFIG=${PG_CONFIG:-pg_config}
 
 part=${BENCH_PART:-all}
@@ -175,9 +177,6 @@ export PGOPTIONS="${PGOPTIONS:-} -c jit=off -c client_min_messages=warning -c co
 work=$(mktemp -d /tmp/cr_bench_many.XXXXXX)
 emulator_pid=
 tmpdir=
-as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 cleanup() {
     if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
     if [ -n "$tmpdir" ] && [ -d "$tmpdir" ]; then
@@ -198,26 +197,8 @@ if [ $tmp_cluster = 1 ]; then
     pgbin=$("$PG_CONFIG" --bindir)
     port=${BENCH_PORT:-55479}
     tmpdir=$(mktemp -d /tmp/cr_bench.XXXXXX)
-    [ "$(id -u)" = 0 ] && chown postgres: "$tmpdir"
-    as_owner "$pgbin/initdb" -D "$tmpdir/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C --no-sync >"$tmpdir/initdb.log" 2>&1 \
-        || { cat "$tmpdir/initdb.log" >&2; die "initdb failed"; }
-    cat >>"$tmpdir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmpdir'
-port = $port
-shared_buffers = 1GB
-max_wal_size = 8GB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-autovacuum = off
-max_worker_processes = 8
-max_parallel_workers = 8
-EOF
-    as_owner "$pgbin/pg_ctl" -D "$tmpdir/data" -l "$tmpdir/server.log" -w start >/dev/null \
-        || { cat "$tmpdir/server.log" >&2; die "could not start the throwaway cluster"; }
-    export PGHOST=$tmpdir PGPORT=$port PGUSER=postgres
+    bench_start_cluster "$tmpdir" "$port" "shared_buffers = 1GB" "max_wal_size = 8GB" "max_worker_processes = 8" "max_parallel_workers = 8" \
+        || die "could not start the throwaway cluster"
 fi
 
 psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
@@ -266,12 +247,7 @@ declare -A secs rows sums
 # Remote
 # ------------------------------------------------------------------------
 if [ $do_remote = 1 ]; then
-    if [ -n "${COMMS_EMULATOR:-}" ]; then
-        emulator=$COMMS_EMULATOR
-    else
-        make -s -C "$root/test/emulator" >/dev/null || die "could not build the emulator (make -C test/emulator)"
-        emulator=$root/test/emulator/comms_emulator
-    fi
+    emulator=$(bench_emulator "$root") || die "could not build the emulator (make -C test/emulator)"
     [ -x "$emulator" ] || die "no emulator binary at $emulator"
 
     # a pool of 10 active senders (and one DEACTIVATED) reaching every

@@ -73,6 +73,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$root/test/bench/lib.sh"
 inventory=$here/inventory.json
 PG_CONFIG=${PG_CONFIG:-pg_config}
 
@@ -157,9 +159,6 @@ work=$(mktemp -d /tmp/cr_bench_remote.XXXXXX)
 emulator_pid=
 capture_pid=
 tmpdir=
-as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 cleanup() {
     if [ -n "$capture_pid" ]; then kill "$capture_pid" 2>/dev/null || true; wait "$capture_pid" 2>/dev/null || true; fi
     if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
@@ -178,12 +177,7 @@ trap 'exit 130' INT TERM
 # Programs: floor_client, capture_request, the emulator
 # ------------------------------------------------------------------------
 make -s -C "$here" >/dev/null || die "could not build test/bench/remote (floor_client, capture_request)"
-if [ -n "${COMMS_EMULATOR:-}" ]; then
-    emulator=$COMMS_EMULATOR
-else
-    make -s -C "$root/test/emulator" >/dev/null || die "could not build the emulator (make -C test/emulator)"
-    emulator=$root/test/emulator/comms_emulator
-fi
+emulator=$(bench_emulator "$root") || die "could not build the emulator (make -C test/emulator)"
 [ -x "$emulator" ] || die "no emulator binary at $emulator"
 
 # wait_for_file FILE PID WHAT: until FILE is non-empty, while PID lives
@@ -214,22 +208,8 @@ if [ $tmp_cluster = 1 ]; then
     pgbin=$("$PG_CONFIG" --bindir)
     port=${BENCH_PORT:-55478}
     tmpdir=$(mktemp -d /tmp/cr_bench.XXXXXX)
-    [ "$(id -u)" = 0 ] && chown postgres: "$tmpdir"
-    as_owner "$pgbin/initdb" -D "$tmpdir/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C --no-sync >"$tmpdir/initdb.log" 2>&1 \
-        || { cat "$tmpdir/initdb.log" >&2; die "initdb failed"; }
-    cat >>"$tmpdir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmpdir'
-port = $port
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-autovacuum = off
-EOF
-    as_owner "$pgbin/pg_ctl" -D "$tmpdir/data" -l "$tmpdir/server.log" -w start >/dev/null \
-        || { cat "$tmpdir/server.log" >&2; die "could not start the throwaway cluster"; }
-    export PGHOST=$tmpdir PGPORT=$port PGUSER=postgres
+    bench_start_cluster "$tmpdir" "$port" \
+        || die "could not start the throwaway cluster"
 fi
 
 psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }

@@ -87,6 +87,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
+# shellcheck source=test/bench/lib.sh
+. "$root/test/bench/lib.sh"
 PG_CONFIG=${PG_CONFIG:-pg_config}
 
 senders=${BENCH_SENDERS:-100000}
@@ -176,9 +178,6 @@ emulator_pid=
 session_pid=
 perf_pids=()
 tmpdir=
-as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 # shellcheck disable=SC2317  # (called by the EXIT trap)
 cleanup() {
     local p
@@ -200,12 +199,7 @@ trap 'exit 130' INT TERM
 # Programs, inventory, emulator
 # ------------------------------------------------------------------------
 make -s -C "$here" >/dev/null || die "could not build test/bench/sync (page_client: libcurl and json-c development files)"
-if [ -n "${COMMS_EMULATOR:-}" ]; then
-    emulator=$COMMS_EMULATOR
-else
-    make -s -C "$root/test/emulator" >/dev/null || die "could not build the emulator (make -C test/emulator)"
-    emulator=$root/test/emulator/comms_emulator
-fi
+emulator=$(bench_emulator "$root") || die "could not build the emulator (make -C test/emulator)"
 [ -x "$emulator" ] || die "no emulator binary at $emulator"
 
 t_gen=$(date +%s.%N)
@@ -242,24 +236,8 @@ if [ $tmp_cluster = 1 ]; then
     pgbin=$("$PG_CONFIG" --bindir)
     port=${BENCH_PORT:-55481}
     tmpdir=$(mktemp -d /tmp/cr_bench.XXXXXX)
-    [ "$(id -u)" = 0 ] && chown postgres: "$tmpdir"
-    as_owner "$pgbin/initdb" -D "$tmpdir/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C --no-sync >"$tmpdir/initdb.log" 2>&1 \
-        || { cat "$tmpdir/initdb.log" >&2; die "initdb failed"; }
-    cat >>"$tmpdir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$tmpdir'
-port = $port
-shared_buffers = 256MB
-max_wal_size = 4GB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-autovacuum = off
-EOF
-    as_owner "$pgbin/pg_ctl" -D "$tmpdir/data" -l "$tmpdir/server.log" -w start >/dev/null \
-        || { cat "$tmpdir/server.log" >&2; die "could not start the throwaway cluster"; }
-    export PGHOST=$tmpdir PGPORT=$port PGUSER=postgres
+    bench_start_cluster "$tmpdir" "$port" "shared_buffers = 256MB" "max_wal_size = 4GB" \
+        || die "could not start the throwaway cluster"
 fi
 
 psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
