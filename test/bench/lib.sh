@@ -36,3 +36,16 @@ bench_emulator() {
     make -s -C "$1/test/emulator" >/dev/null || return 1
     printf '%s\n' "$1/test/emulator/comms_emulator"
 }
+
+# psql_q ARGS...: psql quietly, tab-separated, stopping on the first error
+psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
+
+# bench_database: create $PGDATABASE when missing, and check that the
+# extension is installed on the server; prints a reason and fails if not
+bench_database() {
+    if [ -z "$(psql_q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'")" ]; then
+        psql_q -d postgres -c "CREATE DATABASE \"$PGDATABASE\"" >/dev/null || return 1
+    fi
+    [ "$(psql_q -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'comms_resolve'")" = 1 ] \
+        || { echo "extension comms_resolve is not installed on this server (make && make install)" >&2; return 1; }
+}

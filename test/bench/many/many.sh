@@ -201,16 +201,11 @@ if [ $tmp_cluster = 1 ]; then
         || die "could not start the throwaway cluster"
 fi
 
-psql_q() { psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
 
 # ------------------------------------------------------------------------
 # Database and extension
 # ------------------------------------------------------------------------
-if [ -z "$(psql_q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'")" ]; then
-    psql_q -d postgres -c "CREATE DATABASE \"$PGDATABASE\"" >/dev/null
-fi
-[ "$(psql_q -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'comms_resolve'")" = 1 ] \
-    || die "extension comms_resolve is not installed on this server (make && make install)"
+bench_database || die "could not prepare database $PGDATABASE"
 psql_q <<'SQL'
 CREATE EXTENSION IF NOT EXISTS comms_resolve;
 DO $$
